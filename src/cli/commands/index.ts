@@ -1,0 +1,9 @@
+/**
+ * The registry of subcommands. Each entry adds one command (with its own flags and help)
+ * to the root program; later modules append theirs here.
+ */
+import type { Command } from 'commander';
+
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: readonly RegisterCommand[] = [];

@@ -1,0 +1,12 @@
+/**
+ * Sluice's package entry: the public API for applications that embed it.
+ * Modules are re-exported here as they land.
+ */
+export {
+  createLogger,
+  ERROR_CODES,
+  type ErrorCode,
+  isSluiceError,
+  SLUICE_VERSION,
+  SluiceError,
+} from './common/index.js';
