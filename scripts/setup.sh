@@ -4,7 +4,7 @@
 # as root, reaching only the npm registry and Debian's packages, it installs:
 #   - Debian packages: the libraries @confluentinc/kafka-javascript builds against
 #     (librdkafka is compiled from source, dynamically linked), and the tools the tests use;
-#   - npm dependencies (npm ci, against package-lock.json);
+#   - npm dependencies (the versions in package-lock.json);
 #   - the compiled CLI in dist/ (tsc, incremental).
 # Set SLUICE_SETUP_QUIET=1 to print less.
 set -euo pipefail
@@ -46,8 +46,12 @@ export CKJS_LINKING=dynamic
 stamp=node_modules/.sluice-lock-hash
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  log "installing npm dependencies (npm ci; building librdkafka takes about a minute)"
-  npm ci --no-audit --no-fund --loglevel=error
+  log "installing npm dependencies (building librdkafka from source takes about a minute)"
+  # Not `npm ci`: the registry reachable here lacks some platform-specific optional packages
+  # (e.g. @duckdb/node-bindings-win32-x64), which npm cannot record in the lockfile, and
+  # `npm ci` then refuses the lockfile. `npm install --no-save` installs the locked versions
+  # all the same and skips optional packages the registry does not have.
+  npm install --no-save --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
 
