@@ -45,7 +45,8 @@ export function httpStatusOf(errorCode: number): number {
 export function registryError(errorCode: number, message: string, cause?: unknown): SluiceError {
   const status = httpStatusOf(errorCode);
   const code: ErrorCode =
-    SLUICE_CODE[errorCode] ?? (status === 404 ? 'NOT_FOUND' : status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT');
+    SLUICE_CODE[errorCode] ??
+    (status === 404 ? 'NOT_FOUND' : status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT');
   return new SluiceError(code, message, {
     cause,
     details: { registryErrorCode: errorCode, httpStatus: status },

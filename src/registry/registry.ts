@@ -94,7 +94,10 @@ export class SchemaRegistry {
     const registry = new SchemaRegistry(storage, options.defaultCompatibility ?? DEFAULT_COMPATIBILITY);
     const records = await storage.open();
     for (const r of records) registry.state.apply(r);
-    log.info({ storage: storage.description, records: records.length, maxId: registry.state.maxId }, 'registry loaded');
+    log.info(
+      { storage: storage.description, records: records.length, maxId: registry.state.maxId },
+      'registry loaded',
+    );
     return registry;
   }
 
@@ -157,7 +160,11 @@ export class SchemaRegistry {
   }
 
   /** POST /subjects/{s}: which version of `subject` holds this schema. */
-  lookup(subject: string, input: SchemaInput, opts: { normalize?: boolean; deleted?: boolean } = {}): SubjectVersion {
+  lookup(
+    subject: string,
+    input: SchemaInput,
+    opts: { normalize?: boolean; deleted?: boolean } = {},
+  ): SubjectVersion {
     const all = this.state.versionsOf(subject, opts.deleted === true);
     if (all.length === 0) throw subjectNotFound(subject);
     const { type, parsed, references } = this.parseInput(input);
@@ -209,7 +216,10 @@ export class SchemaRegistry {
       ...(body.normalize === undefined ? {} : { normalize: body.normalize as boolean }),
     };
     await this.write(() => [{ key: { keytype: 'CONFIG', subject, magic: 0 }, value }]);
-    return { compatibility: value.compatibilityLevel, ...(value.normalize === undefined ? {} : { normalize: value.normalize }) };
+    return {
+      compatibility: value.compatibilityLevel,
+      ...(value.normalize === undefined ? {} : { normalize: value.normalize }),
+    };
   }
 
   async deleteConfig(subject: string | null): Promise<ConfigValue> {
@@ -234,14 +244,19 @@ export class SchemaRegistry {
     return { mode: this.state.modeOf(null) ?? DEFAULT_MODE };
   }
 
-  async setMode(subject: string | null, body: { mode?: unknown }, opts: { force?: boolean } = {}): Promise<{ mode: Mode }> {
+  async setMode(
+    subject: string | null,
+    body: { mode?: unknown },
+    opts: { force?: boolean } = {},
+  ): Promise<{ mode: Mode }> {
     const mode = typeof body.mode === 'string' ? body.mode.toUpperCase() : undefined;
     if (mode === undefined || !(MODES as readonly string[]).includes(mode)) {
       throw registryError(E.INVALID_MODE, `Invalid mode. Valid values are ${MODES.join(', ')}`);
     }
     return this.write(() => {
       if (mode === 'IMPORT' && opts.force !== true) {
-        const nonEmpty = subject === null ? this.subjects().length > 0 : this.state.versionsOf(subject, false).length > 0;
+        const nonEmpty =
+          subject === null ? this.subjects().length > 0 : this.state.versionsOf(subject, false).length > 0;
         if (nonEmpty) {
           throw registryError(
             E.OPERATION_NOT_PERMITTED,
@@ -261,7 +276,11 @@ export class SchemaRegistry {
 
   // ---- registration and compatibility ---------------------------------------------
 
-  async register(subject: string, req: RegisterRequest, opts: { normalize?: boolean } = {}): Promise<{ id: number }> {
+  async register(
+    subject: string,
+    req: RegisterRequest,
+    opts: { normalize?: boolean } = {},
+  ): Promise<{ id: number }> {
     validateSubject(subject);
     return this.write(() => {
       const mode = this.effectiveMode(subject);
@@ -274,7 +293,9 @@ export class SchemaRegistry {
       const live = this.state.versionsOf(subject, false);
       const existing = live.find(
         (v) =>
-          schemaTypeOf(v) === type && v.schema === text && JSON.stringify(v.references ?? []) === JSON.stringify(references),
+          schemaTypeOf(v) === type &&
+          v.schema === text &&
+          JSON.stringify(v.references ?? []) === JSON.stringify(references),
       );
       if (existing !== undefined && (req.id === undefined || req.id === existing.id)) {
         return { records: [], result: { id: existing.id } };
@@ -293,7 +314,10 @@ export class SchemaRegistry {
         }
         const holder = this.state.schemasById.get(req.id);
         if (holder !== undefined && !(holder.schemaType === type && holder.schema === text)) {
-          throw registryError(E.OPERATION_NOT_PERMITTED, `Overwrite new schema with id ${req.id} is not permitted.`);
+          throw registryError(
+            E.OPERATION_NOT_PERMITTED,
+            `Overwrite new schema with id ${req.id} is not permitted.`,
+          );
         }
         id = req.id;
       } else {
@@ -303,7 +327,10 @@ export class SchemaRegistry {
       let version = next;
       if (req.version !== undefined) {
         if (!Number.isInteger(req.version) || req.version < 1 || req.version > MAX_ID) {
-          throw registryError(E.INVALID_VERSION, `The specified version '${req.version}' is not a valid version id.`);
+          throw registryError(
+            E.INVALID_VERSION,
+            `The specified version '${req.version}' is not a valid version id.`,
+          );
         }
         if (mode === 'IMPORT') {
           const taken = this.state.subjects.get(subject)?.get(req.version);
@@ -382,8 +409,10 @@ export class SchemaRegistry {
           key: { keytype: 'SCHEMA', subject, version: v.version, magic: 1 },
           value: null,
         }));
-        if (this.state.configs.has(subject)) records.push({ key: { keytype: 'CONFIG', subject, magic: 0 }, value: null });
-        if (this.state.modes.has(subject)) records.push({ key: { keytype: 'MODE', subject, magic: 0 }, value: null });
+        if (this.state.configs.has(subject))
+          records.push({ key: { keytype: 'CONFIG', subject, magic: 0 }, value: null });
+        if (this.state.modes.has(subject))
+          records.push({ key: { keytype: 'MODE', subject, magic: 0 }, value: null });
         return { records, result: all.map((v) => v.version) };
       }
       if (live.length === 0) {
@@ -407,7 +436,11 @@ export class SchemaRegistry {
     });
   }
 
-  async deleteVersion(subject: string, version: string | number, opts: { permanent?: boolean } = {}): Promise<number> {
+  async deleteVersion(
+    subject: string,
+    version: string | number,
+    opts: { permanent?: boolean } = {},
+  ): Promise<number> {
     return this.write(() => {
       this.assertWritable(subject);
       const permanent = opts.permanent === true;
@@ -427,7 +460,12 @@ export class SchemaRegistry {
       }
       this.assertNotReferenced(subject, [v]);
       return {
-        records: [{ key: { keytype: 'SCHEMA', subject, version: v.version, magic: 1 }, value: { ...v, deleted: true } }],
+        records: [
+          {
+            key: { keytype: 'SCHEMA', subject, version: v.version, magic: 1 },
+            value: { ...v, deleted: true },
+          },
+        ],
         result: v.version,
       };
     });
@@ -443,7 +481,10 @@ export class SchemaRegistry {
     const run = async (): Promise<T> => {
       if (this.closed) throw registryError(E.STORE_ERROR, 'The schema registry is closed');
       if (this.failure !== undefined) {
-        throw registryError(E.STORE_ERROR, `Store is unavailable after a failed write: ${this.failure.message}`);
+        throw registryError(
+          E.STORE_ERROR,
+          `Store is unavailable after a failed write: ${this.failure.message}`,
+        );
       }
       const planned = plan();
       const { records, result } = Array.isArray(planned)
@@ -455,7 +496,11 @@ export class SchemaRegistry {
       } catch (err) {
         this.failure = err instanceof Error ? err : new Error(String(err));
         log.error({ err }, 'schema store append failed; refusing further writes until restart');
-        throw registryError(E.STORE_ERROR, `Error while writing to the schema store: ${this.failure.message}`, err);
+        throw registryError(
+          E.STORE_ERROR,
+          `Error while writing to the schema store: ${this.failure.message}`,
+          err,
+        );
       }
       for (const r of records) this.state.apply(r);
       return result;
@@ -489,14 +534,21 @@ export class SchemaRegistry {
   }
 
   private levelFor(subject: string): CompatibilityLevel {
-    return this.state.compatibilityOf(subject) ?? this.state.compatibilityOf(null) ?? this.defaultCompatibility;
+    return (
+      this.state.compatibilityOf(subject) ?? this.state.compatibilityOf(null) ?? this.defaultCompatibility
+    );
   }
 
   private normalizeFor(subject: string): boolean {
     return (this.state.configs.get(subject) ?? this.state.configs.get(null))?.normalize === true;
   }
 
-  private messagesAgainst(subject: string, type: SchemaType, parsed: ParsedSchema, previous: readonly SchemaValue[]): string[] {
+  private messagesAgainst(
+    subject: string,
+    type: SchemaType,
+    parsed: ParsedSchema,
+    previous: readonly SchemaValue[],
+  ): string[] {
     const level = this.levelFor(subject);
     if (level === 'NONE' || previous.length === 0) return [];
     const sameType = previous.filter((v) => schemaTypeOf(v) === type);
@@ -525,20 +577,32 @@ export class SchemaRegistry {
     return p;
   }
 
-  private parseInput(input: SchemaInput): { type: SchemaType; parsed: ParsedSchema; references: SchemaReference[] } {
-    if (input === null || typeof input !== 'object') throw registryError(E.INVALID_SCHEMA, 'Invalid schema: empty request body');
+  private parseInput(input: SchemaInput): {
+    type: SchemaType;
+    parsed: ParsedSchema;
+    references: SchemaReference[];
+  } {
+    if (input === null || typeof input !== 'object')
+      throw registryError(E.INVALID_SCHEMA, 'Invalid schema: empty request body');
     if (typeof input.schema !== 'string' || input.schema.trim() === '') {
       throw registryError(E.INVALID_SCHEMA, 'Invalid schema: "schema" must be a non-empty string');
     }
     const rawType = (input.schemaType ?? 'AVRO') as string;
     const type = typeof rawType === 'string' ? rawType.toUpperCase() : rawType;
     if (!(SCHEMA_TYPES as readonly string[]).includes(type)) {
-      throw registryError(E.INVALID_SCHEMA, `Invalid schema type ${String(rawType)}; valid types are ${SCHEMA_TYPES.join(', ')}`);
+      throw registryError(
+        E.INVALID_SCHEMA,
+        `Invalid schema type ${String(rawType)}; valid types are ${SCHEMA_TYPES.join(', ')}`,
+      );
     }
     const references = validateReferences(input.references, (s) => this.state.versionsOf(s, true));
     const deps = this.resolveReferences(references, new Set());
     try {
-      return { type: type as SchemaType, parsed: PROVIDERS[type as SchemaType].parse(input.schema, deps), references };
+      return {
+        type: type as SchemaType,
+        parsed: PROVIDERS[type as SchemaType].parse(input.schema, deps),
+        references,
+      };
     } catch (err) {
       if (isSluiceError(err)) throw err;
       throw registryError(E.INVALID_SCHEMA, `Invalid schema: ${(err as Error).message}`, err);
@@ -552,7 +616,11 @@ export class SchemaRegistry {
     const visit = (ref: SchemaReference) => {
       const key = `${ref.subject}\u0000${ref.version}`;
       if (seen.has(key)) return;
-      if (visiting.has(key)) throw registryError(E.INVALID_SCHEMA, `Invalid schema: circular reference to ${ref.subject} version ${ref.version}`);
+      if (visiting.has(key))
+        throw registryError(
+          E.INVALID_SCHEMA,
+          `Invalid schema: circular reference to ${ref.subject} version ${ref.version}`,
+        );
       visiting.add(key);
       const v = this.state.subjects.get(ref.subject)?.get(ref.version);
       if (v === undefined) {
@@ -564,7 +632,13 @@ export class SchemaRegistry {
       for (const inner of v.references ?? []) visit(inner);
       visiting.delete(key);
       seen.add(key);
-      out.push({ name: ref.name, subject: ref.subject, version: ref.version, schemaType: schemaTypeOf(v), schema: v.schema });
+      out.push({
+        name: ref.name,
+        subject: ref.subject,
+        version: ref.version,
+        schemaType: schemaTypeOf(v),
+        schema: v.schema,
+      });
     };
     for (const r of refs) visit(r);
     return out;
@@ -630,7 +704,8 @@ function validateReferences(
   versionsOf: (subject: string) => SchemaValue[],
 ): SchemaReference[] {
   if (refs === undefined || refs === null) return [];
-  if (!Array.isArray(refs)) throw registryError(E.INVALID_SCHEMA, 'Invalid schema: "references" must be an array');
+  if (!Array.isArray(refs))
+    throw registryError(E.INVALID_SCHEMA, 'Invalid schema: "references" must be an array');
   return refs.map((r, i) => {
     const ref = r as Partial<SchemaReference>;
     if (typeof ref?.name !== 'string' || typeof ref.subject !== 'string' || typeof ref.version !== 'number') {
@@ -644,7 +719,10 @@ function validateReferences(
       const live = versionsOf(ref.subject).filter((v) => !v.deleted);
       const latest = live[live.length - 1];
       if (latest === undefined) {
-        throw registryError(E.INVALID_SCHEMA, `Invalid schema: reference '${ref.name}': subject '${ref.subject}' not found`);
+        throw registryError(
+          E.INVALID_SCHEMA,
+          `Invalid schema: reference '${ref.name}': subject '${ref.subject}' not found`,
+        );
       }
       version = latest.version;
     }

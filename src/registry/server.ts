@@ -11,7 +11,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createLogger, isSluiceError } from '../common/index.js';
-import { httpStatusOf, RegistryErrorCodes as E, registryError, registryErrorCodeOf } from './errors.js';
+import { RegistryErrorCodes as E, httpStatusOf, registryError, registryErrorCodeOf } from './errors.js';
 import { type RegisterRequest, SchemaRegistry } from './registry.js';
 import type { RegistryStorage } from './storage.js';
 import { type CompatibilityLevel, SCHEMA_TYPES, type SchemaInput } from './types.js';
@@ -68,19 +68,26 @@ function body<T>(req: Req): T {
 }
 
 /** Builds the fastify app over an open registry (no listening). */
-export function buildRegistryApp(registry: SchemaRegistry, opts: { bodyLimit?: number } = {}): FastifyInstance {
+export function buildRegistryApp(
+  registry: SchemaRegistry,
+  opts: { bodyLimit?: number } = {},
+): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({ logger: false, bodyLimit });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser([...REGISTRY_CONTENT_TYPES], { parseAs: 'string', bodyLimit }, (_req, text, done) => {
-    const s = String(text);
-    if (s.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(s));
-    } catch (err) {
-      done(registryError(E.BAD_REQUEST, `Malformed JSON body: ${(err as Error).message}`), undefined);
-    }
-  });
+  app.addContentTypeParser(
+    [...REGISTRY_CONTENT_TYPES],
+    { parseAs: 'string', bodyLimit },
+    (_req, text, done) => {
+      const s = String(text);
+      if (s.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(s));
+      } catch (err) {
+        done(registryError(E.BAD_REQUEST, `Malformed JSON body: ${(err as Error).message}`), undefined);
+      }
+    },
+  );
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     const e = err as { code?: string; statusCode?: number; message?: string };
@@ -112,7 +119,10 @@ export function buildRegistryApp(registry: SchemaRegistry, opts: { bodyLimit?: n
       .send({ error_code: 404, message: `HTTP 404 Not Found: ${req.method} ${req.url}` });
   });
   app.addHook('onSend', async (_req, reply, payload) => {
-    if (reply.getHeader('content-type') === undefined || String(reply.getHeader('content-type')).startsWith('application/json')) {
+    if (
+      reply.getHeader('content-type') === undefined ||
+      String(reply.getHeader('content-type')).startsWith('application/json')
+    ) {
       reply.header('content-type', RESPONSE_TYPE);
     }
     return payload;
@@ -131,7 +141,12 @@ export function buildRegistryApp(registry: SchemaRegistry, opts: { bodyLimit?: n
     send(reply, r.versions(req.params.subject, { deleted: flag(req.query.deleted) })),
   );
   app.post('/subjects/:subject/versions', async (req: Req, reply) =>
-    send(reply, await r.register(req.params.subject, body<RegisterRequest>(req), { normalize: flag(req.query.normalize) })),
+    send(
+      reply,
+      await r.register(req.params.subject, body<RegisterRequest>(req), {
+        normalize: flag(req.query.normalize),
+      }),
+    ),
   );
   app.post('/subjects/:subject', async (req: Req, reply) =>
     send(
@@ -149,7 +164,10 @@ export function buildRegistryApp(registry: SchemaRegistry, opts: { bodyLimit?: n
     send(reply, r.getVersion(req.params.subject, req.params.version, { deleted: flag(req.query.deleted) })),
   );
   app.get('/subjects/:subject/versions/:version/schema', async (req: Req, reply) =>
-    send(reply, r.getVersion(req.params.subject, req.params.version, { deleted: flag(req.query.deleted) }).schema),
+    send(
+      reply,
+      r.getVersion(req.params.subject, req.params.version, { deleted: flag(req.query.deleted) }).schema,
+    ),
   );
   app.get('/subjects/:subject/versions/:version/referencedby', async (req: Req, reply) =>
     send(reply, r.referencedBy(req.params.subject, req.params.version)),
@@ -160,7 +178,9 @@ export function buildRegistryApp(registry: SchemaRegistry, opts: { bodyLimit?: n
       await r.deleteVersion(req.params.subject, req.params.version, { permanent: flag(req.query.permanent) }),
     ),
   );
-  app.get('/schemas/ids/:id', async (req: Req, reply) => send(reply, r.getSchemaById(idParam(req.params.id))));
+  app.get('/schemas/ids/:id', async (req: Req, reply) =>
+    send(reply, r.getSchemaById(idParam(req.params.id))),
+  );
   app.get('/schemas/ids/:id/schema', async (req: Req, reply) =>
     send(reply, r.getSchemaById(idParam(req.params.id)).schema),
   );
@@ -173,11 +193,18 @@ export function buildRegistryApp(registry: SchemaRegistry, opts: { bodyLimit?: n
   app.post('/compatibility/subjects/:subject/versions/:version', async (req: Req, reply) =>
     send(
       reply,
-      r.checkCompatibility(req.params.subject, req.params.version, schemaInput(req), { verbose: flag(req.query.verbose) }),
+      r.checkCompatibility(req.params.subject, req.params.version, schemaInput(req), {
+        verbose: flag(req.query.verbose),
+      }),
     ),
   );
   app.post('/compatibility/subjects/:subject/versions', async (req: Req, reply) =>
-    send(reply, r.checkCompatibility(req.params.subject, undefined, schemaInput(req), { verbose: flag(req.query.verbose) })),
+    send(
+      reply,
+      r.checkCompatibility(req.params.subject, undefined, schemaInput(req), {
+        verbose: flag(req.query.verbose),
+      }),
+    ),
   );
   app.get('/config', async (_req, reply) => send(reply, r.getConfig(null)));
   app.put('/config', async (req: Req, reply) => send(reply, await r.setConfig(null, body(req))));
@@ -185,23 +212,33 @@ export function buildRegistryApp(registry: SchemaRegistry, opts: { bodyLimit?: n
   app.get('/config/:subject', async (req: Req, reply) =>
     send(reply, r.getConfig(req.params.subject, { defaultToGlobal: flag(req.query.defaultToGlobal) })),
   );
-  app.put('/config/:subject', async (req: Req, reply) => send(reply, await r.setConfig(req.params.subject, body(req))));
-  app.delete('/config/:subject', async (req: Req, reply) => send(reply, await r.deleteConfig(req.params.subject)));
+  app.put('/config/:subject', async (req: Req, reply) =>
+    send(reply, await r.setConfig(req.params.subject, body(req))),
+  );
+  app.delete('/config/:subject', async (req: Req, reply) =>
+    send(reply, await r.deleteConfig(req.params.subject)),
+  );
   app.get('/mode', async (_req, reply) => send(reply, r.getMode(null)));
-  app.put('/mode', async (req: Req, reply) => send(reply, await r.setMode(null, body(req), { force: flag(req.query.force) })));
+  app.put('/mode', async (req: Req, reply) =>
+    send(reply, await r.setMode(null, body(req), { force: flag(req.query.force) })),
+  );
   app.get('/mode/:subject', async (req: Req, reply) =>
     send(reply, r.getMode(req.params.subject, { defaultToGlobal: flag(req.query.defaultToGlobal) })),
   );
   app.put('/mode/:subject', async (req: Req, reply) =>
     send(reply, await r.setMode(req.params.subject, body(req), { force: flag(req.query.force) })),
   );
-  app.delete('/mode/:subject', async (req: Req, reply) => send(reply, await r.deleteMode(req.params.subject)));
+  app.delete('/mode/:subject', async (req: Req, reply) =>
+    send(reply, await r.deleteMode(req.params.subject)),
+  );
   return app;
 }
 
 /** Opens the storage, replays it and listens. The CLI's `sluice registry` calls this. */
 export async function createRegistryServer(options: RegistryServerOptions): Promise<RegistryServer> {
-  const registry = await SchemaRegistry.open(options.storage, { defaultCompatibility: options.defaultCompatibility });
+  const registry = await SchemaRegistry.open(options.storage, {
+    defaultCompatibility: options.defaultCompatibility,
+  });
   const app = buildRegistryApp(registry, { bodyLimit: options.bodyLimit });
   const host = options.host ?? '127.0.0.1';
   try {

@@ -68,7 +68,8 @@ export class RegistryState {
         if (v === null) return;
         const versions = this.subjects.get(key.subject);
         if (versions === undefined) return;
-        for (const [n, sv] of versions) if (n <= v.version && !sv.deleted) versions.set(n, { ...sv, deleted: true });
+        for (const [n, sv] of versions)
+          if (n <= v.version && !sv.deleted) versions.set(n, { ...sv, deleted: true });
         return;
       }
       default:
@@ -97,7 +98,12 @@ export class RegistryState {
     if (!this.schemasById.has(value.id)) {
       const type = schemaTypeOf(value);
       const refs = value.references ?? [];
-      this.schemasById.set(value.id, { id: value.id, schemaType: type, schema: value.schema, references: refs });
+      this.schemasById.set(value.id, {
+        id: value.id,
+        schemaType: type,
+        schema: value.schema,
+        references: refs,
+      });
       this.idByContent.set(contentKey(type, value.schema, refs), value.id);
     }
   }

@@ -121,7 +121,8 @@ function buildNode(json: unknown, namespace: string, names: Map<string, AvroNode
     if (node === undefined) throw invalid(`unknown type '${json}'`);
     return node;
   }
-  if (Array.isArray(json)) return { kind: 'union', branches: json.map((b) => buildNode(b, namespace, names)) };
+  if (Array.isArray(json))
+    return { kind: 'union', branches: json.map((b) => buildNode(b, namespace, names)) };
   const obj = json as Record<string, unknown>;
   const type = obj.type;
   if (type === 'record' || type === 'error' || type === 'enum' || type === 'fixed') {

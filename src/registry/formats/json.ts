@@ -128,7 +128,11 @@ function normalizeJson(v: unknown): unknown {
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(v)) {
-      if ((k === 'required' || k === 'type') && Array.isArray(val) && val.every((x) => typeof x === 'string')) {
+      if (
+        (k === 'required' || k === 'type') &&
+        Array.isArray(val) &&
+        val.every((x) => typeof x === 'string')
+      ) {
         out[k] = [...new Set(val as string[])].sort();
       } else out[k] = normalizeJson(val);
     }
@@ -217,7 +221,18 @@ function describe(type: string, path: string, labels: CheckLabels): string {
   }
 }
 
-type Kind = 'empty' | 'false' | 'combined' | 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null' | 'enum' | 'not';
+type Kind =
+  | 'empty'
+  | 'false'
+  | 'combined'
+  | 'object'
+  | 'array'
+  | 'string'
+  | 'number'
+  | 'boolean'
+  | 'null'
+  | 'enum'
+  | 'not';
 
 const VALIDATION_KEYS = new Set([
   'type',
@@ -258,7 +273,8 @@ function kindOf(s: Json): { kind: Kind; schema: Record<string, unknown> } {
   if (s === false) return { kind: 'false', schema: {} };
   const o = s;
   if (!Object.keys(o).some((k) => VALIDATION_KEYS.has(k))) return { kind: 'empty', schema: o };
-  if (Array.isArray(o.anyOf) || Array.isArray(o.oneOf) || Array.isArray(o.allOf)) return { kind: 'combined', schema: o };
+  if (Array.isArray(o.anyOf) || Array.isArray(o.oneOf) || Array.isArray(o.allOf))
+    return { kind: 'combined', schema: o };
   if (Array.isArray(o.enum) || o.const !== undefined) return { kind: 'enum', schema: o };
   if (o.not !== undefined) return { kind: 'not', schema: o };
   if (Array.isArray(o.type)) {
@@ -283,8 +299,10 @@ function kindOf(s: Json): { kind: Kind; schema: Record<string, unknown> } {
   if (o.properties !== undefined || o.required !== undefined || o.additionalProperties !== undefined) {
     return { kind: 'object', schema: o };
   }
-  if (o.items !== undefined || o.minItems !== undefined || o.maxItems !== undefined) return { kind: 'array', schema: o };
-  if (o.minLength !== undefined || o.maxLength !== undefined || o.pattern !== undefined) return { kind: 'string', schema: o };
+  if (o.items !== undefined || o.minItems !== undefined || o.maxItems !== undefined)
+    return { kind: 'array', schema: o };
+  if (o.minLength !== undefined || o.maxLength !== undefined || o.pattern !== undefined)
+    return { kind: 'string', schema: o };
   return { kind: 'number', schema: o };
 }
 
@@ -334,8 +352,14 @@ class DiffContext {
 
   compare(originalIn: unknown, updateIn: unknown, path: string): void {
     if (originalIn === undefined && updateIn === undefined) return;
-    if (originalIn === undefined) return this.add('SCHEMA_ADDED', path);
-    if (updateIn === undefined) return this.add('SCHEMA_REMOVED', path);
+    if (originalIn === undefined) {
+      this.add('SCHEMA_ADDED', path);
+      return;
+    }
+    if (updateIn === undefined) {
+      this.add('SCHEMA_REMOVED', path);
+      return;
+    }
     const original = this.deref(originalIn, this.originalDoc);
     const update = this.deref(updateIn, this.updateDoc);
     const o = kindOf(original);
@@ -366,7 +390,8 @@ class DiffContext {
 
     if (o.kind !== u.kind) {
       if (o.kind === 'false' || u.kind === 'empty') return;
-      return this.add('TYPE_CHANGED', path);
+      this.add('TYPE_CHANGED', path);
+      return;
     }
     if (typeof original === 'object' && typeof update === 'object') {
       const key = `${this.id(original)}:${this.id(update)}`;
@@ -380,7 +405,12 @@ class DiffContext {
     }
   }
 
-  private compareSame(kind: Kind, o: Record<string, unknown>, u: Record<string, unknown>, path: string): void {
+  private compareSame(
+    kind: Kind,
+    o: Record<string, unknown>,
+    u: Record<string, unknown>,
+    path: string,
+  ): void {
     if (JSON.stringify(o.default) !== JSON.stringify(u.default)) this.add('DEFAULT_CHANGED', path);
     switch (kind) {
       case 'string':
@@ -406,8 +436,10 @@ class DiffContext {
         if (o.multipleOf !== u.multipleOf) {
           if (o.multipleOf === undefined) this.add('MULTIPLE_OF_ADDED', path);
           else if (u.multipleOf === undefined) this.add('MULTIPLE_OF_REMOVED', path);
-          else if ((o.multipleOf as number) % (u.multipleOf as number) === 0) this.add('MULTIPLE_OF_REDUCED', path);
-          else if ((u.multipleOf as number) % (o.multipleOf as number) === 0) this.add('MULTIPLE_OF_EXPANDED', path);
+          else if ((o.multipleOf as number) % (u.multipleOf as number) === 0)
+            this.add('MULTIPLE_OF_REDUCED', path);
+          else if ((u.multipleOf as number) % (o.multipleOf as number) === 0)
+            this.add('MULTIPLE_OF_EXPANDED', path);
           else this.add('MULTIPLE_OF_CHANGED', path);
         }
         return;
@@ -429,12 +461,18 @@ class DiffContext {
         this.add(t.ok ? 'NOT_TYPE_NARROWED' : 'NOT_TYPE_EXTENDED', path);
         return;
       }
-      case 'combined':
-        return this.compareCombined(o, u, path);
-      case 'object':
-        return this.compareObject(o, u, path);
-      case 'array':
-        return this.compareArray(o, u, path);
+      case 'combined': {
+        this.compareCombined(o, u, path);
+        return;
+      }
+      case 'object': {
+        this.compareObject(o, u, path);
+        return;
+      }
+      case 'array': {
+        this.compareArray(o, u, path);
+        return;
+      }
       default:
         return;
     }
@@ -443,8 +481,14 @@ class DiffContext {
   private bound(o: unknown, u: unknown, name: string, dir: 'max' | 'min', path: string): void {
     if (o === u) return;
     const p = `${path}/${camel(name)}`;
-    if (o === undefined) return this.add(`${name}_ADDED`, p);
-    if (u === undefined) return this.add(`${name}_REMOVED`, p);
+    if (o === undefined) {
+      this.add(`${name}_ADDED`, p);
+      return;
+    }
+    if (u === undefined) {
+      this.add(`${name}_REMOVED`, p);
+      return;
+    }
     const up = (u as number) > (o as number);
     if (dir === 'max') this.add(up ? `${name}_INCREASED` : `${name}_DECREASED`, p);
     else this.add(up ? `${name}_INCREASED` : `${name}_DECREASED`, p);
@@ -455,18 +499,29 @@ class DiffContext {
     const us = combinedSubschemas(u);
     if (os.criterion !== us.criterion) {
       // anyOf ↔ oneOf of one branch each is the same set of values.
-      if (!(os.criterion !== 'allOf' && us.criterion !== 'allOf' && os.schemas.length === 1 && us.schemas.length === 1)) {
-        return this.add('COMBINED_TYPE_CHANGED', path);
+      if (
+        !(
+          os.criterion !== 'allOf' &&
+          us.criterion !== 'allOf' &&
+          os.schemas.length === 1 &&
+          us.schemas.length === 1
+        )
+      ) {
+        this.add('COMBINED_TYPE_CHANGED', path);
+        return;
       }
     }
     const sum = os.criterion !== 'allOf';
-    if (us.schemas.length > os.schemas.length) this.add(sum ? 'SUM_TYPE_EXTENDED' : 'PRODUCT_TYPE_EXTENDED', path);
+    if (us.schemas.length > os.schemas.length)
+      this.add(sum ? 'SUM_TYPE_EXTENDED' : 'PRODUCT_TYPE_EXTENDED', path);
     else if (us.schemas.length < os.schemas.length)
       this.add(sum ? 'SUM_TYPE_NARROWED' : 'PRODUCT_TYPE_NARROWED', path);
     // Each branch on the smaller side must match a distinct branch on the other.
     const used = new Set<number>();
     const [small, large, smallIsOriginal] =
-      os.schemas.length <= us.schemas.length ? [os.schemas, us.schemas, true] : [us.schemas, os.schemas, false];
+      os.schemas.length <= us.schemas.length
+        ? [os.schemas, us.schemas, true]
+        : [us.schemas, os.schemas, false];
     small.forEach((s, i) => {
       const p = `${path}/${os.criterion}/${i}`;
       let best = -1;
@@ -494,7 +549,10 @@ class DiffContext {
       const p = `${path}/required/${name}`;
       if (oReq.has(name) && !uReq.has(name)) this.add('REQUIRED_ATTRIBUTE_REMOVED', p);
       else if (!oReq.has(name) && uReq.has(name)) {
-        this.add(hasDefault(uProps[name]) ? 'REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED' : 'REQUIRED_ATTRIBUTE_ADDED', p);
+        this.add(
+          hasDefault(uProps[name]) ? 'REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED' : 'REQUIRED_ATTRIBUTE_ADDED',
+          p,
+        );
       }
     }
     for (const name of new Set([...Object.keys(oProps), ...Object.keys(uProps)])) {
@@ -553,9 +611,10 @@ class DiffContext {
     const uPermits = u.additionalProperties !== false;
     const oAp = typeof o.additionalProperties === 'object' ? o.additionalProperties : undefined;
     const uAp = typeof u.additionalProperties === 'object' ? u.additionalProperties : undefined;
-    if (oPermits !== uPermits) this.add(uPermits ? 'ADDITIONAL_PROPERTIES_ADDED' : 'ADDITIONAL_PROPERTIES_REMOVED', ap);
+    if (oPermits !== uPermits)
+      this.add(uPermits ? 'ADDITIONAL_PROPERTIES_ADDED' : 'ADDITIONAL_PROPERTIES_REMOVED', ap);
     else if (oAp === undefined && uAp !== undefined) this.add('ADDITIONAL_PROPERTIES_NARROWED', ap);
-    else if (uAp !== undefined && oAp === undefined) this.add('ADDITIONAL_PROPERTIES_EXTENDED', ap);
+    else if (oAp !== undefined && uAp === undefined) this.add('ADDITIONAL_PROPERTIES_EXTENDED', ap);
     else if (oAp !== undefined && uAp !== undefined) this.compare(oAp, uAp, ap);
     this.bound(o.maxProperties, u.maxProperties, 'MAX_PROPERTIES', 'max', path);
     this.bound(o.minProperties, u.minProperties, 'MIN_PROPERTIES', 'min', path);

@@ -121,7 +121,8 @@ export const protobufProvider: SchemaProvider<ProtobufSchema> = {
       return true;
     };
     for (const dep of deps) {
-      if (dep.schemaType !== 'PROTOBUF') throw invalid(`reference '${dep.name}' is a ${dep.schemaType} schema`);
+      if (dep.schemaType !== 'PROTOBUF')
+        throw invalid(`reference '${dep.name}' is a ${dep.schemaType} schema`);
       if (provided.has(dep.name)) continue;
       const r = parseInto(dep.schema, root, `reference '${dep.name}'`);
       provided.add(dep.name);
@@ -160,7 +161,9 @@ export const protobufProvider: SchemaProvider<ProtobufSchema> = {
 function ownTypes(s: ProtobufSchema): protobuf.ReflectionObject[] {
   const ns = s.pkg === '' ? s.root : (s.root.lookup(s.pkg) as PbNamespace);
   const own = s.pkg === '' ? s.own : (s.own.lookup(s.pkg) as PbNamespace);
-  return own.nestedArray.map((n) => ns.lookup(n.name)).filter((n): n is protobuf.ReflectionObject => n !== null);
+  return own.nestedArray
+    .map((n) => ns.lookup(n.name))
+    .filter((n): n is protobuf.ReflectionObject => n !== null);
 }
 
 // Confluent's protobuf SchemaDiff.COMPATIBLE_CHANGES.
@@ -244,7 +247,11 @@ class PbDiff {
     this.diffs.push({ type, path });
   }
 
-  compareTypes(original: protobuf.ReflectionObject[], update: protobuf.ReflectionObject[], path: string): void {
+  compareTypes(
+    original: protobuf.ReflectionObject[],
+    update: protobuf.ReflectionObject[],
+    path: string,
+  ): void {
     const om = original.filter((n): n is PbType => n instanceof Type);
     const um = update.filter((n): n is PbType => n instanceof Type);
     for (const name of new Set([...om.map((t) => t.name), ...um.map((t) => t.name)])) {
@@ -285,7 +292,8 @@ class PbDiff {
     this.visiting.add(key);
     try {
       const oneofsOf = (t: PbType) => t.oneofsArray.filter((x) => !isSyntheticOneof(x));
-      const inOneof = (f: PbField) => f.partOf !== null && f.partOf !== undefined && !isSyntheticOneof(f.partOf);
+      const inOneof = (f: PbField) =>
+        f.partOf !== null && f.partOf !== undefined && !isSyntheticOneof(f.partOf);
       const oTop = new Map(o.fieldsArray.filter((f) => !inOneof(f)).map((f) => [f.id, f]));
       const uTop = new Map(u.fieldsArray.filter((f) => !inOneof(f)).map((f) => [f.id, f]));
       const oOneofIds = new Map<number, string>();
@@ -323,8 +331,10 @@ class PbDiff {
         const of = oTop.get(id);
         const uf = uTop.get(id);
         const p = `${path}/${id}`;
-        if (uf === undefined) this.add(of?.rule === 'required' ? 'REQUIRED_FIELD_REMOVED' : 'FIELD_REMOVED', p);
-        else if (of === undefined) this.add(uf.rule === 'required' ? 'REQUIRED_FIELD_ADDED' : 'FIELD_ADDED', p);
+        if (uf === undefined)
+          this.add(of?.rule === 'required' ? 'REQUIRED_FIELD_REMOVED' : 'FIELD_REMOVED', p);
+        else if (of === undefined)
+          this.add(uf.rule === 'required' ? 'REQUIRED_FIELD_ADDED' : 'FIELD_ADDED', p);
         else this.compareField(of, uf, p);
       }
       // Fields moved into or out of a oneof still need their types compared.
@@ -347,9 +357,13 @@ class PbDiff {
     if (o.name !== u.name) this.add('FIELD_NAME_CHANGED', path);
     const ok = kindOfField(o);
     const uk = kindOfField(u);
-    if (ok !== uk) return this.add('FIELD_KIND_CHANGED', path);
+    if (ok !== uk) {
+      this.add('FIELD_KIND_CHANGED', path);
+      return;
+    }
     if (ok === 'MAP') {
-      if (SCALAR_GROUP[keyTypeOf(o)] !== SCALAR_GROUP[keyTypeOf(u)]) this.add('FIELD_SCALAR_KIND_CHANGED', path);
+      if (SCALAR_GROUP[keyTypeOf(o)] !== SCALAR_GROUP[keyTypeOf(u)])
+        this.add('FIELD_SCALAR_KIND_CHANGED', path);
       this.compareValueTypes(o, u, path);
       return;
     }
@@ -367,7 +381,10 @@ class PbDiff {
     const ut = u.resolvedType;
     const oScalar = ot === null || ot instanceof Enum;
     const uScalar = ut === null || ut instanceof Enum;
-    if (oScalar !== uScalar) return this.add('FIELD_KIND_CHANGED', path);
+    if (oScalar !== uScalar) {
+      this.add('FIELD_KIND_CHANGED', path);
+      return;
+    }
     if (oScalar) {
       const og = ot instanceof Enum ? 'GENERAL_NUMBER' : SCALAR_GROUP[o.type];
       const ug = ut instanceof Enum ? 'GENERAL_NUMBER' : SCALAR_GROUP[u.type];
@@ -380,10 +397,14 @@ class PbDiff {
       const full = t.fullName.replace(/^\./, '');
       return s.pkg !== '' && full.startsWith(`${s.pkg}.`) ? full.slice(s.pkg.length + 1) : full;
     };
-    if (local(om, this.original) !== local(um, this.update)) return this.add('FIELD_NAMED_TYPE_CHANGED', path);
+    if (local(om, this.original) !== local(um, this.update)) {
+      this.add('FIELD_NAMED_TYPE_CHANGED', path);
+      return;
+    }
     const before = this.diffs.length;
     this.compareMessage(om, um, `#/${local(om, this.original)}`);
-    if (this.diffs.slice(before).some((d) => !COMPATIBLE.has(d.type))) this.add('FIELD_NAMED_TYPE_CHANGED', path);
+    if (this.diffs.slice(before).some((d) => !COMPATIBLE.has(d.type)))
+      this.add('FIELD_NAMED_TYPE_CHANGED', path);
   }
 }
 
@@ -408,7 +429,11 @@ function optionValue(v: unknown): string {
   return String(v);
 }
 
-function printOptions(options: Record<string, unknown> | undefined, indent: string, normalize: boolean): string[] {
+function printOptions(
+  options: Record<string, unknown> | undefined,
+  indent: string,
+  normalize: boolean,
+): string[] {
   if (options === undefined) return [];
   const entries = Object.entries(options).filter(([k]) => k !== 'proto3_optional');
   if (normalize) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -428,7 +453,8 @@ function printField(f: PbField, syntax: string, inOneof: boolean): string {
   if (!inOneof) {
     if (f.rule === 'repeated') label = 'repeated ';
     else if (f.rule === 'required') label = 'required ';
-    else if (f.options?.proto3_optional === true || (syntax === 'proto2' && f.rule !== 'repeated')) label = 'optional ';
+    else if (f.options?.proto3_optional === true || (syntax === 'proto2' && f.rule !== 'repeated'))
+      label = 'optional ';
   }
   return `${label}${f.type} ${f.name} = ${f.id}${opts};`;
 }
@@ -448,7 +474,12 @@ function printReserved(reserved: (number[] | string)[] | undefined, indent: stri
   return out;
 }
 
-function printType(t: protobuf.ReflectionObject, indent: string, syntax: string, normalize: boolean): string[] {
+function printType(
+  t: protobuf.ReflectionObject,
+  indent: string,
+  syntax: string,
+  normalize: boolean,
+): string[] {
   const inner = `${indent}  `;
   if (t instanceof Type) {
     const out = [`${indent}message ${t.name} {`];
@@ -460,7 +491,8 @@ function printType(t: protobuf.ReflectionObject, indent: string, syntax: string,
     }
     for (const o of realOneofs) {
       out.push(`${inner}oneof ${o.name} {`);
-      for (const f of [...o.fieldsArray].sort((a, b) => a.id - b.id)) out.push(`${inner}  ${printField(f, syntax, true)}`);
+      for (const f of [...o.fieldsArray].sort((a, b) => a.id - b.id))
+        out.push(`${inner}  ${printField(f, syntax, true)}`);
       out.push(`${inner}}`);
     }
     out.push(...printReserved(t.reserved, inner));
@@ -473,7 +505,12 @@ function printType(t: protobuf.ReflectionObject, indent: string, syntax: string,
     out.push(...printOptions(t.options, inner, normalize));
     for (const [k, v] of Object.entries(t.values)) {
       const vo = t.valuesOptions?.[k];
-      const opts = vo === undefined ? '' : ` [${Object.entries(vo).map(([a, b]) => `${a} = ${optionValue(b)}`).join(', ')}]`;
+      const opts =
+        vo === undefined
+          ? ''
+          : ` [${Object.entries(vo)
+              .map(([a, b]) => `${a} = ${optionValue(b)}`)
+              .join(', ')}]`;
       out.push(`${inner}${k} = ${v}${opts};`);
     }
     out.push(...printReserved(t.reserved, inner));
