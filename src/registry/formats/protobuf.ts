@@ -195,7 +195,7 @@ function describe(type: string, path: string, l: CheckLabels): string {
     case 'FIELD_NUMERIC_LABEL_CHANGED':
       return `The numeric field at path '${path}' changes between singular and repeated`;
     case 'PACKAGE_CHANGED':
-      return `The package of the ${l.reader} schema differs from the ${l.writer} schema`;
+      return `The package at path '${path}' of the ${l.reader} schema differs from the ${l.writer} schema`;
     case 'MESSAGE_REMOVED':
       return `The message at path '${path}' of the ${l.writer} schema is missing in the ${l.reader} schema`;
     case 'REQUIRED_FIELD_ADDED':
