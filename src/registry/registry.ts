@@ -444,7 +444,14 @@ export class SchemaRegistry {
     return this.write(() => {
       this.assertWritable(subject);
       const permanent = opts.permanent === true;
-      const v = this.findVersion(subject, version, permanent);
+      // An explicit version may be soft-deleted already (40406); 'latest' means the latest live one.
+      const v = this.findVersion(subject, version, permanent || parseVersion(version) !== -1);
+      if (!permanent && v.deleted) {
+        throw registryError(
+          E.SCHEMA_VERSION_SOFT_DELETED,
+          `Subject '${subject}' Version ${v.version} was soft deleted. Set permanent=true to delete permanently`,
+        );
+      }
       if (permanent) {
         if (!v.deleted) {
           throw registryError(
