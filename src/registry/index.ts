@@ -6,6 +6,7 @@
 export { compatibilityMessages } from './compatibility.js';
 export { httpStatusOf, RegistryErrorCodes, registryError, registryErrorCodeOf } from './errors.js';
 export type { CompatibilityIssue } from './formats/provider.js';
+export { decodeRecord, encodeRecordKey, encodeRecordValue } from './records.js';
 export {
   providerFor,
   type RegisterRequest,

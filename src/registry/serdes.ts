@@ -15,6 +15,7 @@
  * Caching: schema by id and codec by id are cached forever (ids are immutable);
  * (subject, schema) → id is cached once registered. Concurrent misses share one request.
  */
+import avsc from 'avsc';
 import type protobuf from 'protobufjs';
 import { SluiceError } from '../common/index.js';
 import { AvroSchema } from './formats/avro.js';
@@ -293,6 +294,12 @@ function encoderFor(parsed: Parsed, options: SerializerOptions): (v: unknown) =>
 }
 
 export interface DeserializerOptions {
+  /**
+   * Avro: the schema the application reads with. Each writer schema is resolved into it
+   * by Avro's rules (defaults filled, promotions applied), so old and new data decode to
+   * one shape. Default: decode with the writer schema.
+   */
+  avroReaderSchema?: string | object;
   /** JSON Schema: validate values after reading (default false: the writer validated). */
   validate?: boolean;
   /** Protobuf: options for toObject (default: longs and enums as strings, bytes as Buffer). */
@@ -318,7 +325,27 @@ export function deserializer(
 }
 
 function decoderFor(parsed: Parsed, options: DeserializerOptions): (payload: Buffer) => unknown {
-  if (parsed instanceof AvroSchema) return (p) => parsed.avroType.fromBuffer(p);
+  if (parsed instanceof AvroSchema) {
+    if (options.avroReaderSchema === undefined) return (p) => parsed.avroType.fromBuffer(p);
+    const readerJson =
+      typeof options.avroReaderSchema === 'string'
+        ? JSON.parse(options.avroReaderSchema)
+        : options.avroReaderSchema;
+    const reader = avsc.Type.forSchema(readerJson as avsc.Schema);
+    let resolver: avsc.Resolver;
+    try {
+      resolver = reader.createResolver(parsed.avroType);
+    } catch (err) {
+      throw new SluiceError(
+        'DESERIALIZATION',
+        `the reader schema cannot read this writer schema: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    return (p) => reader.fromBuffer(p, resolver);
+  }
   if (parsed instanceof JsonSchemaDoc) {
     return (p) => {
       const v = JSON.parse(p.toString('utf8')) as unknown;

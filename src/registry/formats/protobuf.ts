@@ -16,16 +16,19 @@
  * compatible; it is the TYPE at a reused number that breaks.
  * Canonical text: re-printed from the parse (comments and whitespace dropped, fields in
  * number order, declaration order of types kept because Confluent's message indexes
- * count it); `normalize` additionally sorts imports and options.
+ * count it); `normalize` additionally sorts imports and options. If the re-printed
+ * text would not parse back to the same descriptor (a construct the printer does not
+ * render), the submitted text is stored verbatim instead: never lose schema content.
  */
 import protobuf from 'protobufjs';
 import { RegistryErrorCodes, registryError } from '../errors.js';
-import type {
-  CheckLabels,
-  CompatibilityIssue,
-  ParsedSchema,
-  ResolvedReference,
-  SchemaProvider,
+import {
+  type CheckLabels,
+  type CompatibilityIssue,
+  type ParsedSchema,
+  type ResolvedReference,
+  type SchemaProvider,
+  sortedJson,
 } from './provider.js';
 
 const { Root, Type, Enum, Namespace, Service } = protobuf;
@@ -45,6 +48,8 @@ export class ProtobufSchema implements ParsedSchema {
     readonly own: protobuf.Root,
     /** This file plus every reference, resolved: what checks and serdes use. */
     readonly root: protobuf.Root,
+    /** The text as submitted: stored verbatim when re-printing would not be faithful. */
+    readonly text: string,
   ) {}
 
   /** Top-level messages of this file, in declaration order (index = Confluent message index). */
@@ -86,7 +91,17 @@ export class ProtobufSchema implements ParsedSchema {
   }
 
   canonical(normalize: boolean): string {
-    return printFile(this, normalize);
+    const printed = printFile(this, normalize);
+    // Safety net: constructs the printer does not know (extensions, groups, aggregate
+    // options…) must not be lost. If the re-printed file does not parse to the same
+    // descriptor, the submitted text is stored as is (trimmed).
+    try {
+      const again = protobuf.parse(printed, new Root(), { keepCase: true }).root.toJSON();
+      if (sortedJson(again) === sortedJson(this.own.toJSON())) return printed;
+    } catch {
+      // fall through
+    }
+    return `${this.text.trim()}\n`;
   }
 }
 
@@ -145,7 +160,7 @@ export const protobufProvider: SchemaProvider<ProtobufSchema> = {
       throw invalid((err as Error).message, err);
     }
     const syntax = SYNTAX_RE.exec(schema)?.[1] ?? 'proto2';
-    return new ProtobufSchema(ownParse.package ?? '', syntax, imports, ownParse.root, root);
+    return new ProtobufSchema(ownParse.package ?? '', syntax, imports, ownParse.root, root, schema);
   },
 
   check(reader: ProtobufSchema, writer: ProtobufSchema, labels: CheckLabels): CompatibilityIssue[] {
@@ -423,8 +438,11 @@ function quote(s: string): string {
   return JSON.stringify(s);
 }
 
-function optionValue(v: unknown): string {
-  if (typeof v === 'string') return /^[A-Z_][A-Z0-9_]*$/.test(v) ? v : quote(v);
+// Options whose values are enum constants (printed bare); every other string is quoted.
+const ENUM_OPTIONS = new Set(['optimize_for', 'ctype', 'jstype', 'idempotency_level']);
+
+function optionValue(v: unknown, key = ''): string {
+  if (typeof v === 'string') return ENUM_OPTIONS.has(key) ? v : quote(v);
   if (typeof v === 'object' && v !== null) return JSON.stringify(v);
   return String(v);
 }
@@ -437,13 +455,13 @@ function printOptions(
   if (options === undefined) return [];
   const entries = Object.entries(options).filter(([k]) => k !== 'proto3_optional');
   if (normalize) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return entries.map(([k, v]) => `${indent}option ${k.includes('.') ? `(${k})` : k} = ${optionValue(v)};`);
+  return entries.map(([k, v]) => `${indent}option ${k.includes('.') ? `(${k})` : k} = ${optionValue(v, k)};`);
 }
 
 function fieldOptions(f: PbField): string {
   const entries = Object.entries(f.options ?? {}).filter(([k]) => k !== 'proto3_optional');
   if (entries.length === 0) return '';
-  return ` [${entries.map(([k, v]) => `${k} = ${optionValue(v)}`).join(', ')}]`;
+  return ` [${entries.map(([k, v]) => `${k} = ${optionValue(v, k)}`).join(', ')}]`;
 }
 
 function printField(f: PbField, syntax: string, inOneof: boolean): string {
