@@ -283,14 +283,35 @@ function encoderFor(parsed: Parsed, options: SerializerOptions): (v: unknown) =>
   if (type === undefined) throw new SluiceError('SERIALIZATION', 'the Protobuf schema declares no message');
   const indexes = encodeMessageIndexes(parsed.messageIndexes(type.fullName));
   return (v) => {
-    // fromObject accepts enum names as well as numbers; verify then checks the result.
-    const message = type.fromObject(v as Record<string, unknown>);
-    const problem = type.verify(message);
+    // verify() wants enum numbers; accept names too (as Confluent's serializers do).
+    const problem = type.verify(enumNamesToNumbers(type, v) as Record<string, unknown>);
     if (problem !== null)
       throw new SluiceError('SERIALIZATION', `value does not match ${type.fullName}: ${problem}`);
-    const body = type.encode(message).finish();
+    const body = type.encode(type.fromObject(v as Record<string, unknown>)).finish();
     return Buffer.concat([indexes, body]);
   };
+}
+
+/** A copy of `value` with enum names replaced by their numbers, recursively; other values untouched. */
+function enumNamesToNumbers(type: protobuf.Type, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const field of type.fieldsArray) {
+    const v = out[field.name];
+    if (v === undefined || v === null) continue;
+    const rt = field.resolvedType;
+    const one = (x: unknown): unknown => {
+      if (rt !== null && 'values' in rt && typeof x === 'string' && x in (rt as protobuf.Enum).values) {
+        return (rt as protobuf.Enum).values[x];
+      }
+      if (rt !== null && 'fieldsArray' in rt) return enumNamesToNumbers(rt as protobuf.Type, x);
+      return x;
+    };
+    if (field.map && typeof v === 'object') {
+      out[field.name] = Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, one(x)]));
+    } else out[field.name] = Array.isArray(v) ? v.map(one) : one(v);
+  }
+  return out;
 }
 
 export interface DeserializerOptions {
