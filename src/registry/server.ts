@@ -132,6 +132,8 @@ export function buildRegistryApp(
   const schemaInput = (req: Req): SchemaInput => body<SchemaInput>(req);
   const send = (reply: FastifyReply, v: unknown) => reply.type(RESPONSE_TYPE).send(JSON.stringify(v));
 
+  // The `/schema` endpoints return the schema text itself, as Confluent does (not a JSON string).
+  const raw = (reply: FastifyReply, text: string) => reply.type(RESPONSE_TYPE).send(text);
   app.get('/', async (_req, reply) => send(reply, {}));
   app.get('/schemas/types', async (_req, reply) => send(reply, [...SCHEMA_TYPES]));
   app.get('/subjects', async (req: Req, reply) =>
@@ -164,7 +166,7 @@ export function buildRegistryApp(
     send(reply, r.getVersion(req.params.subject, req.params.version, { deleted: flag(req.query.deleted) })),
   );
   app.get('/subjects/:subject/versions/:version/schema', async (req: Req, reply) =>
-    send(
+    raw(
       reply,
       r.getVersion(req.params.subject, req.params.version, { deleted: flag(req.query.deleted) }).schema,
     ),
@@ -182,7 +184,7 @@ export function buildRegistryApp(
     send(reply, r.getSchemaById(idParam(req.params.id))),
   );
   app.get('/schemas/ids/:id/schema', async (req: Req, reply) =>
-    send(reply, r.getSchemaById(idParam(req.params.id)).schema),
+    raw(reply, r.getSchemaById(idParam(req.params.id)).schema),
   );
   app.get('/schemas/ids/:id/versions', async (req: Req, reply) =>
     send(reply, r.subjectVersionsForId(idParam(req.params.id), { deleted: flag(req.query.deleted) })),

@@ -201,6 +201,20 @@ describe('registry REST API', () => {
     }
   });
 
+  it('returns raw schema text from the /schema endpoints and accepts encoded subject names', async () => {
+    const subject = encodeURIComponent('team/a:raw-value');
+    const r = await call('POST', `/subjects/${subject}/versions`, { schema: avro('Raw') });
+    const { id } = r.json as { id: number };
+    const fromVersion = await fetch(`${server.url}/subjects/${subject}/versions/1/schema`);
+    assert.deepEqual(JSON.parse(await fromVersion.text()), JSON.parse(avro('Raw')));
+    const fromId = await fetch(`${server.url}/schemas/ids/${id}/schema`);
+    assert.deepEqual(JSON.parse(await fromId.text()), JSON.parse(avro('Raw')));
+    assert.ok(((await call('GET', '/subjects')).json as string[]).includes('team/a:raw-value'));
+    assert.deepEqual((await call('GET', `/schemas/ids/${id}/versions`)).json, [
+      { subject: 'team/a:raw-value', version: 1 },
+    ]);
+  });
+
   it('registers the same schema once per format despite whitespace and key order', async () => {
     const pairs: [string, string, string][] = [
       [

@@ -92,11 +92,8 @@ export const jsonProvider: SchemaProvider<JsonSchemaDoc> = {
       const depJson = parseJson(dep.schema, `reference '${dep.name}'`);
       depMap.set(dep.name, depJson);
       try {
-        const withoutId =
-          typeof depJson === 'object' && depJson.$id !== undefined && depJson.$id !== dep.name
-            ? depJson
-            : depJson;
-        ajv.addSchema(withoutId as AnySchema, dep.name);
+        // Registered under the reference name, which is what a `$ref` in the schema uses.
+        ajv.addSchema(depJson as AnySchema, dep.name);
       } catch (err) {
         throw invalid(`reference '${dep.name}': ${(err as Error).message}`, err);
       }
