@@ -139,6 +139,17 @@ export class SchemaRegistry {
     };
   }
 
+  /** GET /schemas: every version of every subject (optionally only the latest of each). */
+  listSchemas(opts: { deleted?: boolean; prefix?: string; latestOnly?: boolean } = {}): SubjectVersion[] {
+    const out: SubjectVersion[] = [];
+    for (const subject of this.subjects({ deleted: opts.deleted, prefix: opts.prefix })) {
+      const versions = this.state.versionsOf(subject, opts.deleted === true);
+      const picked = opts.latestOnly === true ? versions.slice(-1) : versions;
+      out.push(...picked.map(toSubjectVersion));
+    }
+    return out;
+  }
+
   subjectVersionsForId(id: number, opts: { deleted?: boolean } = {}): { subject: string; version: number }[] {
     if (!this.state.schemasById.has(id)) throw registryError(E.SCHEMA_NOT_FOUND, `Schema ${id} not found`);
     const out: { subject: string; version: number }[] = [];

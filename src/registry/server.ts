@@ -180,6 +180,16 @@ export function buildRegistryApp(
       await r.deleteVersion(req.params.subject, req.params.version, { permanent: flag(req.query.permanent) }),
     ),
   );
+  app.get('/schemas', async (req: Req, reply) =>
+    send(
+      reply,
+      r.listSchemas({
+        deleted: flag(req.query.deleted),
+        prefix: req.query.subjectPrefix,
+        latestOnly: flag(req.query.latestOnly),
+      }),
+    ),
+  );
   app.get('/schemas/ids/:id', async (req: Req, reply) =>
     send(reply, r.getSchemaById(idParam(req.params.id))),
   );

@@ -213,6 +213,14 @@ describe('registry REST API', () => {
     assert.deepEqual((await call('GET', `/schemas/ids/${id}/versions`)).json, [
       { subject: 'team/a:raw-value', version: 1 },
     ]);
+    const listed = (await call('GET', '/schemas?subjectPrefix=team/a:&latestOnly=true')).json as {
+      subject: string;
+      id: number;
+    }[];
+    assert.deepEqual(
+      listed.map((v) => [v.subject, v.id]),
+      [['team/a:raw-value', id]],
+    );
   });
 
   it('registers the same schema once per format despite whitespace and key order', async () => {
