@@ -15,7 +15,7 @@
  * `"int"`, and keys in a fixed order (name, namespace, type, fields, symbols, items,
  * values, size, default, then the rest sorted). Names, docs, defaults and aliases are
  * kept: they matter to resolution, so unlike Avro's Parsing Canonical Form they are
- * part of the identity.
+ * part of the identity (key order inside default values is not: it carries no meaning).
  */
 import avsc from 'avsc';
 import { RegistryErrorCodes, registryError } from '../errors.js';
@@ -371,10 +371,12 @@ export function canonicalAvro(json: unknown): unknown {
     if (k === 'type' || k === 'items' || k === 'values') return canonicalAvro(v);
     if (k === 'fields' && Array.isArray(v)) {
       return v.map((f) =>
-        orderKeys(f as Record<string, unknown>, (fk, fv) => (fk === 'type' ? canonicalAvro(fv) : fv)),
+        orderKeys(f as Record<string, unknown>, (fk, fv) =>
+          fk === 'type' ? canonicalAvro(fv) : sortKeys(fv),
+        ),
       );
     }
-    if (k === 'default') return v;
+    if (k === 'default') return sortKeys(v);
     return sortKeys(v);
   });
 }
