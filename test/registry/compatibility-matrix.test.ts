@@ -839,6 +839,21 @@ const PROTO_CASES: Case[] = [
     rule: 'REQUIRED_FIELD_ADDED',
   },
   {
+    name: 'reuse a reserved field number',
+    level: 'BACKWARD',
+    history: [proto(M('string id = 1; reserved 2;'))],
+    candidate: proto(M('string id = 1; string note = 2;')),
+    compatible: false,
+    rule: 'RESERVED_FIELD_NUMBER_REUSED',
+  },
+  {
+    name: 'add a field outside the reserved range',
+    level: 'BACKWARD',
+    history: [proto(M('string id = 1; reserved 2 to 5;'))],
+    candidate: proto(M('string id = 1; string note = 6; reserved 2 to 5;')),
+    compatible: true,
+  },
+  {
     name: 'add field (full)',
     level: 'FULL',
     history: [proto(M('string id = 1;'))],

@@ -252,6 +252,36 @@ describe('registry REST API', () => {
     }
   });
 
+  it('normalize=true (query or config) folds normalization-only differences into one id', async () => {
+    const a = JSON.stringify({
+      type: 'object',
+      properties: { x: { type: 'string' }, y: { type: 'string' } },
+      required: ['x', 'y'],
+    });
+    const b = JSON.stringify({
+      type: 'object',
+      properties: { x: { type: 'string' }, y: { type: 'string' } },
+      required: ['y', 'x'],
+    });
+    await call('PUT', '/config/norm-a', { compatibility: 'NONE' });
+    const plain1 = (await call('POST', '/subjects/norm-a/versions', { schemaType: 'JSON', schema: a })).json
+      .id;
+    const plain2 = (await call('POST', '/subjects/norm-a/versions', { schemaType: 'JSON', schema: b })).json
+      .id;
+    assert.notEqual(plain1, plain2, 'without normalize, required order is part of the text');
+    const n1 = (
+      await call('POST', '/subjects/norm-b/versions?normalize=true', { schemaType: 'JSON', schema: a })
+    ).json.id;
+    const n2 = (
+      await call('POST', '/subjects/norm-b/versions?normalize=true', { schemaType: 'JSON', schema: b })
+    ).json.id;
+    assert.equal(n1, n2);
+    assert.deepEqual((await call('GET', '/subjects/norm-b/versions')).json, [1]);
+    await call('PUT', '/config/norm-c', { compatibility: 'BACKWARD', normalize: true });
+    const c1 = (await call('POST', '/subjects/norm-c/versions', { schemaType: 'JSON', schema: b })).json.id;
+    assert.equal(c1, n1, 'subject config normalize=true applies without the query flag');
+  });
+
   it('soft delete, then hard delete, with Confluent codes; ids never reused', async () => {
     const s = 'del-value';
     const { id } = (await call('POST', `/subjects/${s}/versions`, { schema: avro('Del') })).json as {

@@ -11,7 +11,9 @@
  *     FIELD_SCALAR_KIND_CHANGED; a message type changing: FIELD_NAMED_TYPE_CHANGED;
  *   - singular ↔ repeated: fine for string/bytes/message, FIELD_NUMERIC_LABEL_CHANGED else;
  *   - package changed, message removed, proto2 required added/removed, a field removed
- *     from a oneof, several fields moved into one oneof: incompatible.
+ *     from a oneof, several fields moved into one oneof: incompatible;
+ *   - a field taking a number the writer schema reserves: RESERVED_FIELD_NUMBER_REUSED
+ *     (newer Confluent versions check reserved numbers too; this name is Sluice's).
  * So "changing a field's number" is, as in Confluent, a removal plus an addition and is
  * compatible; it is the TYPE at a reused number that breaks.
  * Canonical text: re-printed from the parse (comments and whitespace dropped, fields in
@@ -219,6 +221,8 @@ function describe(type: string, path: string, l: CheckLabels): string {
       return `The required field at path '${path}' of the ${l.writer} schema is missing in the ${l.reader} schema`;
     case 'ONEOF_FIELD_REMOVED':
       return `A field of the oneof at path '${path}' in the ${l.writer} schema is missing in the ${l.reader} schema`;
+    case 'RESERVED_FIELD_NUMBER_REUSED':
+      return `The field at path '${path}' in the ${l.reader} schema uses a number reserved in the ${l.writer} schema`;
     case 'MULTIPLE_FIELDS_MOVED_TO_ONEOF':
       return `Several existing fields were moved into the oneof at path '${path}'`;
     case 'FIELD_MOVED_TO_EXISTING_ONEOF':
@@ -351,6 +355,16 @@ class PbDiff {
         else if (of === undefined)
           this.add(uf.rule === 'required' ? 'REQUIRED_FIELD_ADDED' : 'FIELD_ADDED', p);
         else this.compareField(of, uf, p);
+      }
+      // A number the writer reserved (a field removed earlier) must not come back: old data
+      // may still hold the removed field under it. Newer Confluent versions check this too
+      // (ReservedNumbers); the difference name here is Sluice's.
+      const reservedInOriginal = (id: number) =>
+        (o.reserved ?? []).some((r) => Array.isArray(r) && id >= r[0] && id <= r[1]);
+      for (const uf of u.fieldsArray) {
+        if (!o.fieldsArray.some((f) => f.id === uf.id) && reservedInOriginal(uf.id)) {
+          this.add('RESERVED_FIELD_NUMBER_REUSED', `${path}/${uf.id}`);
+        }
       }
       // Fields moved into or out of a oneof still need their types compared.
       const oAll = new Map(o.fieldsArray.map((f) => [f.id, f]));
