@@ -10,3 +10,14 @@ export {
   SLUICE_VERSION,
   SluiceError,
 } from './common/index.js';
+export {
+  createRegistryServer,
+  deserializer,
+  FileStorage,
+  MemoryStorage,
+  RegistryClient,
+  type RegistryServer,
+  type RegistryStorage,
+  SchemaRegistry,
+  serializer,
+} from './registry/index.js';

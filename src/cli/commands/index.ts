@@ -3,7 +3,8 @@
  * to the root program; later modules append theirs here.
  */
 import type { Command } from 'commander';
+import { registerRegistryCommands } from './registry.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [];
+export const COMMANDS: readonly RegisterCommand[] = [registerRegistryCommands];
