@@ -12,7 +12,23 @@
  *   const log = logs.getLog('orders', 0);
  *   const { baseOffset } = await log.append(recordsFromProduceRequest);
  *   const { records } = log.read(fetchOffset, { maxBytes: partitionMaxBytes });
+ *   await logs.close(); // clean shutdown: the next open skips recovery
+ *
+ * Errors are SluiceErrors carrying the Kafka error code in `kafkaErrorCode`:
+ *   CORRUPT_RECORD (2, or 43 for a wrong magic)  bad length / magic / CRC: nothing appended
+ *   RECORD_TOO_LARGE (10)  batch above max.message.bytes
+ *   INVALID_RECORD (87)    client control batch, empty batch, keyless record on a compacted topic
+ *   OUT_OF_ORDER_SEQUENCE (45), INVALID_PRODUCER_EPOCH (47), INVALID_TXN_STATE (48)
+ *   OFFSET_OUT_OF_RANGE (1)  read/deleteRecords outside [logStartOffset, logEndOffset]
+ *   NOT_FOUND (3)          unknown topic or partition;  ALREADY_EXISTS (36);  INVALID_CONFIG (40)
+ *   IO                     a write or fsync failed: the log refuses further appends
+ * Idempotent retries are not errors: `append` resolves with `duplicate: true` and the offsets
+ * of the original batch.
  */
+
+export { resolveConfig } from './config.js';
+export { LogManager, type LogManagerOptions, type TopicDescription } from './log-manager.js';
+export { type OpenReport, PartitionLog, type PartitionLogOptions } from './partition-log.js';
 export {
   type AbortedTransaction,
   type AppendOrigin,
