@@ -192,13 +192,19 @@ describe('record batch v2', () => {
   it('decodes xerial-framed and raw snappy, and round-trips each codec on empty and large input', () => {
     const data = Buffer.from('sluice '.repeat(20000));
     const snappy = compressionCodec(2);
-    assert.ok(snappy.decompress(snappy.compress(data)).equals(data));
+    assert.ok(
+      snappy.decompress(snappy.compress(data)).equals(data),
+      'snappy.decompress(snappy.compress(data)).equals(data)',
+    );
     assert.equal(snappy.compress(data).subarray(1, 7).toString(), 'SNAPPY');
-    assert.ok(snappy.decompress(compressSync(data)).equals(data));
+    assert.ok(
+      snappy.decompress(compressSync(data)).equals(data),
+      'snappy.decompress(compressSync(data)).equals(data)',
+    );
     for (let t = 0; t <= 4; t++) {
       const c = compressionCodec(t);
       assert.equal(c.decompress(c.compress(Buffer.alloc(0))).length, 0);
-      assert.ok(c.decompress(c.compress(data)).equals(data));
+      assert.ok(c.decompress(c.compress(data)).equals(data), 'c.decompress(c.compress(data)).equals(data)');
     }
     assert.throws(
       () => compressionCodec(1).decompress(Buffer.from('not gzip')),
