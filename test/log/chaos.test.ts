@@ -91,7 +91,9 @@ describe('chaos', () => {
           if (kind !== 'ack') continue;
           const shas = (sums as string).split(',');
           assert.equal(shas.length, Number(count));
-          shas.forEach((s, i) => acked.set(Number(base) + i, s));
+          shas.forEach((s, i) => {
+            acked.set(Number(base) + i, s);
+          });
           totalAcks++;
         }
         const log = await PartitionLog.open(dir, {
