@@ -100,7 +100,9 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<number> 
     total += s.size;
     if (s.nextOffset > firstDirty) dirty += s.size;
   }
-  if (total === 0 || dirty / total < c['min.cleanable.dirty.ratio'] || dirty === 0) return 0;
+  const tombstonesDue = log.tombstoneHorizon !== undefined && now >= log.tombstoneHorizon;
+  if (total === 0 || ((dirty === 0 || dirty / total < c['min.cleanable.dirty.ratio']) && !tombstonesDue))
+    return 0;
 
   let gen = log.generation;
   const stale = () => log.isClosed || log.generation !== gen;
@@ -136,6 +138,7 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<number> 
 
   // Pass 2: rewrite groups.
   const horizon = now + c['delete.retention.ms'];
+  const horizons = { min: Number.POSITIVE_INFINITY };
   let cleanedBytes = 0;
   let i = 0;
   while (i < range.length) {
@@ -179,7 +182,7 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<number> 
         while (pos < seg.size) {
           const before = pos;
           pos = seg.forEachBatch(pos, true, (h, _p, bytes) => {
-            const out = cleanBatch(h, bytes as Buffer, latest, aborted, lastBatchOf, now, horizon);
+            const out = cleanBatch(h, bytes as Buffer, latest, aborted, lastBatchOf, now, horizon, horizons);
             if (out !== null) emit(out === bytes ? Buffer.from(out) : out);
             return performance.now() - sliceStart < SLICE_MS;
           });
@@ -212,6 +215,7 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<number> 
     range.splice(i, group.length, log.segments[i] as LogSegment);
     i++;
   }
+  log.tombstoneHorizon = horizons.min === Number.POSITIVE_INFINITY ? undefined : horizons.min;
   writeFileAtomic(join(log.dir, CHECKPOINT), String((range[range.length - 1] as LogSegment).nextOffset));
   return cleanedBytes;
 }
@@ -225,6 +229,7 @@ function cleanBatch(
   lastBatchOf: Map<number, number>,
   now: number,
   horizon: number,
+  horizons: { min: number },
 ): Buffer | null {
   if (h.isControl) return shouldRetainMarker(h, now) ? bytes : null;
   const keepEmpty = h.producerId >= 0 && lastBatchOf.get(h.producerId) === h.baseOffset;
@@ -245,6 +250,7 @@ function cleanBatch(
     }
     kept.push(r);
   }
+  if (tombstones > 0) horizons.min = Math.min(horizons.min, h.hasDeleteHorizon ? h.baseTimestamp : horizon);
   if (kept.length === records.length && (tombstones === 0 || h.hasDeleteHorizon)) return bytes;
   if (kept.length === 0) return keepEmpty ? emptyBatch(h) : null;
   return encodeRecordBatch({

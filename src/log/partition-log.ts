@@ -720,6 +720,12 @@ export class PartitionLog implements PartitionLogApi {
     return this.cleaning;
   }
 
+  /**
+   * @internal Earliest delete horizon of a tombstone kept by the last compaction (in memory
+   * only: after a restart tombstones wait for the next dirty-ratio-triggered pass).
+   */
+  tombstoneHorizon: number | undefined;
+
   /** @internal true once close() began; the cleaner stops. */
   get isClosed(): boolean {
     return this.closed;
