@@ -4,7 +4,7 @@
  */
 
 export { type CompressionCodec, CompressionType, compressionCodec } from './compression.js';
-export { crc32c } from './crc32c.js';
+export { crc32c, crc32cImplementation, crc32cJs } from './crc32c.js';
 export { ByteReader, ByteWriter } from './primitives.js';
 export {
   BATCH_HEADER_SIZE,

@@ -8,6 +8,7 @@ import {
   ControlRecordType,
   compressionCodec,
   crc32c,
+  crc32cJs,
   decodeRecordBatch,
   encodeRecordBatch,
   encodeTxnMarkerBatch,
@@ -64,6 +65,8 @@ describe('CRC-32C', () => {
         const buf = Buffer.from(bytes);
         const at = bytes.length === 0 ? 0 : cut % (bytes.length + 1);
         assert.equal(crc32c(buf), crc32cReference(buf));
+        assert.equal(crc32cJs(buf), crc32cReference(buf));
+        assert.equal(crc32cJs(buf, at, buf.length, crc32cJs(buf, 0, at)), crc32cReference(buf));
         assert.equal(crc32c(buf, at, buf.length, crc32c(buf, 0, at)), crc32cReference(buf));
       }),
       { numRuns: 300 },
