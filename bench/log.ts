@@ -8,17 +8,23 @@
  * acknowledged on that fsync; the run ends with a flush so both sides include a final fsync).
  * Read: whole log from offset 0 in 1 MiB fetches (page cache, as the raw read). Compaction:
  * 1 KiB records over 20k keys, every inactive segment cleaned. Medians of BENCH_REPS runs
- * (default 3) of BENCH_MB MiB (default 128). Env BENCH_DIR picks the disk (default tmpdir).
+ * (default 5) of BENCH_MB MiB (default 128). Env BENCH_DIR picks the disk (default tmpdir).
  */
 import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PartitionLog } from '../src/log/index.js';
-import { encodeRecordBatch, readBatchHeader } from '../src/protocol/index.js';
+import {
+  crc32c,
+  crc32cImplementation,
+  crc32cJs,
+  encodeRecordBatch,
+  readBatchHeader,
+} from '../src/protocol/index.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = Number(process.env.BENCH_MB ?? 128) * MiB;
-const REPS = Number(process.env.BENCH_REPS ?? 3);
+const REPS = Number(process.env.BENCH_REPS ?? 5);
 const BASE = process.env.BENCH_DIR ?? tmpdir();
 const BATCH_BYTES = 64 * 1024;
 const READ_CHUNK = MiB;
@@ -34,7 +40,11 @@ function percentile(xs: number[], p: number): number {
 }
 
 /** ~64 KiB batches of `recordSize`-byte values; `distinct` templates, cycled. */
-function makeBatches(recordSize: number, distinct = 32, keys?: number): { batches: Buffer[]; recordsPerBatch: number } {
+function makeBatches(
+  recordSize: number,
+  distinct = 32,
+  keys?: number,
+): { batches: Buffer[]; recordsPerBatch: number } {
   const perBatch = Math.max(1, Math.floor((BATCH_BYTES - 61) / (recordSize + 12 + (keys ? 8 : 0))));
   const batches: Buffer[] = [];
   let k = 0;
@@ -94,7 +104,11 @@ async function logAppend(
   count: number,
   config: Record<string, unknown> = {},
 ): Promise<{ seconds: number; log: PartitionLog; callMicros: number[] }> {
-  const log = await PartitionLog.open(dir, { topic: 'bench', partition: 0, config: { 'flush.ms': 1000, ...config } });
+  const log = await PartitionLog.open(dir, {
+    topic: 'bench',
+    partition: 0,
+    config: { 'flush.ms': 1000, ...config },
+  });
   const callMicros: number[] = [];
   const t0 = performance.now();
   const acks: Promise<unknown>[] = [];
@@ -155,11 +169,24 @@ async function appendReadWorkload(recordSize: number) {
         a = await logAppend(join(dir, 'log'), batches, count);
         rawWriteSec = rawWrite(join(dir, 'raw'), batches, count);
       }
-      const rawReadSec = rawRead(join(dir, 'raw'), bytes);
-      const rd = logRead(a.log);
+      let rawReadSec: number;
+      let rd: { seconds: number; bytes: number };
+      if (r % 2 === 0) {
+        rawReadSec = rawRead(join(dir, 'raw'), bytes);
+        rd = logRead(a.log);
+      } else {
+        rd = logRead(a.log);
+        rawReadSec = rawRead(join(dir, 'raw'), bytes);
+      }
       if (rd.bytes !== bytes) throw new Error(`read ${rd.bytes} bytes, appended ${bytes}`);
       await a.log.close();
-      reps.push({ appendSec: a.seconds, rawWriteSec, readSec: rd.seconds, rawReadSec, callMicros: a.callMicros });
+      reps.push({
+        appendSec: a.seconds,
+        rawWriteSec,
+        readSec: rd.seconds,
+        rawReadSec,
+        callMicros: a.callMicros,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -182,7 +209,8 @@ async function appendReadWorkload(recordSize: number) {
       mbPerSec: round(mb / appendSec),
       recordsPerSec: Math.round((count * recordsPerBatch) / appendSec),
       baselineRawWriteMbPerSec: round(mb / rawWriteSec),
-      ratio: round(rawWriteSec / appendSec),
+      /** Median of the per-repetition ratios (each pair measured back to back). */
+      ratio: round(median(reps.map((x) => x.rawWriteSec / x.appendSec))),
       appendCallMicros: { p50: round(percentile(calls, 50)), p99: round(percentile(calls, 99)) },
       perRep: reps.map((x) => ({ log: round(mb / x.appendSec), raw: round(mb / x.rawWriteSec) })),
     },
@@ -190,7 +218,7 @@ async function appendReadWorkload(recordSize: number) {
       seconds: round(readSec),
       mbPerSec: round(mb / readSec),
       baselineRawReadMbPerSec: round(mb / rawReadSec),
-      ratio: round(rawReadSec / readSec),
+      ratio: round(median(reps.map((x) => x.rawReadSec / x.readSec))),
       perRep: reps.map((x) => ({ log: round(mb / x.readSec), raw: round(mb / x.rawReadSec) })),
     },
   };
@@ -246,7 +274,7 @@ async function compactionWorkload() {
     seconds: round(sec),
     mbPerSec: round(mb / sec),
     baselineRawCopyMbPerSec: round(mb / baseSec),
-    ratio: round(baseSec / sec),
+    ratio: round(median(results.map((x) => x.baseSec / x.sec))),
   };
 }
 
@@ -254,7 +282,27 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+function crcRates(): { implementation: string; activeMbPerSec: number; jsMbPerSec: number } {
+  const b = Buffer.allocUnsafe(64 * 1024);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 31) & 0xff;
+  const rate = (f: (x: Buffer) => number) => {
+    const secs: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      for (let i = 0; i < 500; i++) f(b);
+      secs.push((performance.now() - t) / 1000);
+    }
+    return round((500 * b.length) / MiB / median(secs));
+  };
+  return {
+    implementation: crc32cImplementation,
+    activeMbPerSec: rate((x) => crc32c(x)),
+    jsMbPerSec: rate((x) => crc32cJs(x)),
+  };
+}
+
 const t0 = performance.now();
+const crc = crcRates();
 const kib = await appendReadWorkload(1024);
 const small = await appendReadWorkload(100);
 const compaction = await compactionWorkload();
@@ -269,6 +317,7 @@ console.log(
       repetitions: REPS,
       flushMs: 1000,
       targets: { appendVsRawWrite: 0.8, readVsRawRead: 0.6 },
+      crc32c: crc,
       records1KiB: kib,
       records100B: small,
       compaction,

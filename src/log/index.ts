@@ -14,6 +14,19 @@
  *   const { records } = log.read(fetchOffset, { maxBytes: partitionMaxBytes });
  *   await logs.close(); // clean shutdown: the next open skips recovery
  *
+ * Contract notes for callers:
+ * - `append(bytes)` takes ownership of `bytes`: baseOffset, partitionLeaderEpoch (and for
+ *   LogAppendTime topics the timestamp fields and CRC) are patched in place. Offsets are
+ *   assigned synchronously in call order; the promise settles when durable under flush.ms.
+ * - read_committed fetch: `read(offset, { maxBytes, maxOffset: log.lastStableOffset })` plus
+ *   `log.abortedTransactions(offset, lastOffsetReturned + 1)` for the response.
+ * - Transaction markers: the coordinator calls `appendTxnMarker(pid, epoch, commit, coordEpoch)`
+ *   (origin 'coordinator'); clients may not write control batches.
+ * - `LogManager.start()` runs retention + compaction every maintenanceIntervalMs (unref'd
+ *   timer); `runMaintenance()` does one pass on demand.
+ * - ListOffsets: `offsetForTimestamp(ts)` with -1 latest / -2 earliest (-3 max timestamp is
+ *   not implemented yet).
+ *
  * Errors are SluiceErrors carrying the Kafka error code in `kafkaErrorCode`:
  *   CORRUPT_RECORD (2, or 43 for a wrong magic)  bad length / magic / CRC: nothing appended
  *   RECORD_TOO_LARGE (10)  batch above max.message.bytes
