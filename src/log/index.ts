@@ -24,8 +24,7 @@
  *   (origin 'coordinator'); clients may not write control batches.
  * - `LogManager.start()` runs retention + compaction every maintenanceIntervalMs (unref'd
  *   timer); `runMaintenance()` does one pass on demand.
- * - ListOffsets: `offsetForTimestamp(ts)` with -1 latest / -2 earliest (-3 max timestamp is
- *   not implemented yet).
+ * - ListOffsets: `offsetForTimestamp(ts)`, also -1 latest, -2 earliest, -3 max timestamp.
  *
  * Errors are SluiceErrors carrying the Kafka error code in `kafkaErrorCode`:
  *   CORRUPT_RECORD (2, or 43 for a wrong magic)  bad length / magic / CRC: nothing appended

@@ -604,6 +604,7 @@ export class PartitionLog implements PartitionLogApi {
   offsetForTimestamp(ts: number): TimestampLookup | null {
     if (ts === -2) return { offset: this._logStartOffset, timestamp: -1 };
     if (ts === -1) return { offset: this._logEndOffset, timestamp: -1 };
+    if (ts === -3) return this.offsetOfMaxTimestamp();
     for (const seg of this.segments) {
       if (seg.maxTimestamp < ts || seg.nextOffset <= this._logStartOffset) continue;
       const entry = seg.timeIndex.lookupBelow(ts);
@@ -628,6 +629,30 @@ export class PartitionLog implements PartitionLogApi {
       if (result !== null) return result;
     }
     return null;
+  }
+
+  /** KIP-734 (ListOffsets MAX_TIMESTAMP): the first record carrying the largest timestamp. */
+  private offsetOfMaxTimestamp(): TimestampLookup | null {
+    let best: LogSegment | undefined;
+    for (const seg of this.segments)
+      if (
+        seg.nextOffset > this._logStartOffset &&
+        (best === undefined || seg.maxTimestamp > best.maxTimestamp)
+      )
+        best = seg;
+    if (best === undefined || best.maxTimestamp < 0) return null;
+    const seg = best;
+    let result: TimestampLookup | null = null;
+    seg.forEachBatch(0, false, (h, pos) => {
+      if (h.maxTimestamp !== seg.maxTimestamp || h.isControl) return true;
+      for (const r of decodeRecordBatch(seg.read(pos, h.size), 0, false).records)
+        if (r.timestamp === seg.maxTimestamp && r.offset >= this._logStartOffset) {
+          result = { offset: r.offset, timestamp: r.timestamp };
+          return false;
+        }
+      return true;
+    });
+    return result;
   }
 
   // ---------------------------------------------------------------- truncation, deletion, retention

@@ -145,7 +145,7 @@ export interface PartitionLogApi {
   read(offset: number, options: ReadOptions): ReadResult;
   /** Aborted transactions overlapping [fromOffset, toOffset), for read_committed fetches. */
   abortedTransactions(fromOffset: number, toOffset: number): AbortedTransaction[];
-  /** First offset whose timestamp is >= ts (Kafka ListOffsets); -1 = latest, -2 = earliest. Null if none. */
+  /** First offset whose timestamp is >= ts (Kafka ListOffsets); -1 latest, -2 earliest, -3 max timestamp. Null if none. */
   offsetForTimestamp(ts: number): TimestampLookup | null;
   /** Removes every batch at or after `offset`'s batch; the log end becomes that batch's base offset. */
   truncateTo(offset: number): void;

@@ -194,6 +194,7 @@ describe('PartitionLog', () => {
       assert.equal(log.offsetForTimestamp(5000), null);
       assert.deepEqual(log.offsetForTimestamp(-1), { offset: 60, timestamp: -1 });
       assert.deepEqual(log.offsetForTimestamp(-2), { offset: 0, timestamp: -1 });
+      assert.deepEqual(log.offsetForTimestamp(-3), { offset: 59, timestamp: 1295 });
       await log.close();
     } finally {
       cleanup();
