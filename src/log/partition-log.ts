@@ -704,7 +704,8 @@ export class PartitionLog implements PartitionLogApi {
       if (c['retention.ms'] >= 0) {
         while (n < last) {
           const s = this.segments[n] as LogSegment;
-          if (s.maxTimestamp < 0 || now - s.maxTimestamp <= c['retention.ms']) break;
+          // An inactive segment emptied by compaction has no timestamp; it holds nothing to keep.
+          if (!s.isEmpty && (s.maxTimestamp < 0 || now - s.maxTimestamp <= c['retention.ms'])) break;
           n++;
         }
       }

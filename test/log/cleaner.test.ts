@@ -1,3 +1,4 @@
+/** Compaction: property test against an uncompacted oracle, tombstone horizons, concurrency, aborted transactions, crash mid-swap. */
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

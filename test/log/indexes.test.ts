@@ -1,3 +1,4 @@
+/** Sparse offset and time indexes: lookups, ordering, persistence and rejection of torn files. */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+/** LogManager: topic lifecycle, persisted per-topic config, orphan cleanup, maintenance passes. */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+/** PartitionLog unit tests: offsets, reads, rolls, bad input, LogAppendTime, time lookup, truncation, retention, durability, restarts. */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+/** Producer state through the log: idempotent duplicates, sequence/epoch errors, snapshots and rebuild, transactions. */
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+/** Property: reads at arbitrary offsets and byte limits return whole, ordered batches starting at the right one. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';

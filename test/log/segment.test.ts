@@ -1,3 +1,4 @@
+/** LogSegment: index-driven batch lookup, whole-batch reads, torn-tail recovery, index rebuild. */
 import assert from 'node:assert/strict';
 import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';

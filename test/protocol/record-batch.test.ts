@@ -1,3 +1,4 @@
+/** Record batch v2 codec, CRC-32C (against the bitwise definition) and compression codecs. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
