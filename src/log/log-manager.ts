@@ -8,6 +8,10 @@
  * (a crash between creating the directory and committing the file, or during deletion) is
  * removed on open; deletion renames directories to `*-delete` before removing them.
  *
+ * `<dataDir>/.lock` holds the owning process id (created exclusively): a second live process
+ * opening the same directory gets ALREADY_EXISTS instead of corrupting it; a lock left by a
+ * dead process (kill -9) is taken over.
+ *
  * Topic names follow Kafka: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
  * Configuration: manager-wide defaults (`defaults`) overridden per topic; only overrides are
  * persisted, so changing a default applies to every topic that did not override it.
@@ -16,15 +20,16 @@
  * compaction of compacted logs, one at a time, never overlapping itself. Concurrency: one
  * event loop; all methods may be called while maintenance runs.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, SluiceError } from '../common/index.js';
 import { resolveConfig } from './config.js';
-import { readFileOrNull, removeTree, writeFileAtomic } from './fs-util.js';
+import { readFileOrNull, removeTree, unlinkIfExists, writeFileAtomic } from './fs-util.js';
 import { PartitionLog } from './partition-log.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './types.js';
 
 const TOPICS_FILE = 'topics.json';
+const LOCK_FILE = '.lock';
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export interface LogManagerOptions {
@@ -74,6 +79,7 @@ export class LogManager {
   static async open(opts: LogManagerOptions): Promise<LogManager> {
     const m = new LogManager(opts);
     mkdirSync(m.dataDir, { recursive: true });
+    acquireLock(m.dataDir);
     const raw = readFileOrNull(join(m.dataDir, TOPICS_FILE));
     if (raw !== null) {
       const parsed = JSON.parse(raw.toString('utf8')) as { topics: Record<string, TopicRecord> };
@@ -270,6 +276,36 @@ export class LogManager {
     await this.maintenance?.catch(() => undefined);
     const errors: unknown[] = [];
     for (const pl of this.logs.values()) await pl.close().catch((e: unknown) => errors.push(e));
+    const lock = join(this.dataDir, LOCK_FILE);
+    if (readFileOrNull(lock)?.toString('utf8').trim() === String(process.pid)) unlinkIfExists(lock);
     if (errors.length > 0) throw errors[0];
   }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function acquireLock(dataDir: string): void {
+  const path = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileOrNull(path)?.toString('utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner))
+        throw new SluiceError('ALREADY_EXISTS', `data directory ${dataDir} is in use by process ${owner}`);
+      unlinkIfExists(path);
+    }
+  }
+  throw new SluiceError('IO', `could not lock data directory ${dataDir}`);
 }

@@ -1,6 +1,6 @@
 /** LogManager: topic lifecycle, persisted per-topic config, orphan cleanup, maintenance passes. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isSluiceError } from '../../src/common/index.js';
@@ -28,6 +28,12 @@ describe('LogManager', () => {
       );
       assert.equal(m.hasTopic('x'), false);
       await m.close();
+      assert.equal(existsSync(join(dir, '.lock')), false, 'close releases the lock');
+      writeFileSync(join(dir, '.lock'), '1'); // pid 1 is alive: another owner
+      await assert.rejects(LogManager.open({ dataDir: dir }), (e: unknown) =>
+        isSluiceError(e, 'ALREADY_EXISTS'),
+      );
+      writeFileSync(join(dir, '.lock'), '999999999'); // a dead owner's lock is taken over
 
       const again = await LogManager.open({ dataDir: dir, defaults: { 'flush.ms': -1 } });
       assert.deepEqual(
