@@ -35,6 +35,7 @@ import {
   decodeRecordBatch,
   encodeRecordBatch,
   type RecordBatchHeader,
+  scanRecordKeys,
 } from '../protocol/index.js';
 import {
   fsyncDir,
@@ -125,10 +126,10 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<number> 
       pos = seg.forEachBatch(pos, true, (h, _p, bytes) => {
         if (h.producerId >= 0) lastBatchOf.set(h.producerId, h.baseOffset);
         if (h.isControl || aborted.isAborted(h)) return true;
-        for (const r of decodeRecordBatch(bytes as Buffer, 0, false).records) {
-          const k = keyString(r);
-          if (k !== null) latest.set(k, r.offset);
-        }
+        const base = h.baseOffset;
+        scanRecordKeys(bytes as Buffer, 0, h, (key, delta) => {
+          if (key !== null) latest.set(key.toString('latin1'), base + delta);
+        });
         return performance.now() - sliceStart < SLICE_MS;
       });
       if (!(await maybeYield())) return 0;
@@ -234,6 +235,26 @@ function cleanBatch(
   if (h.isControl) return shouldRetainMarker(h, now) ? bytes : null;
   const keepEmpty = h.producerId >= 0 && lastBatchOf.get(h.producerId) === h.baseOffset;
   if (aborted.isAborted(h)) return keepEmpty ? emptyBatch(h) : null;
+  // Fast path without building records: every record is the latest for its key and no
+  // tombstone needs a horizon or has passed it -> the stored bytes stay as they are.
+  let untouched = true;
+  let keptTombstone = false;
+  const horizonDue = h.hasDeleteHorizon && now >= h.baseTimestamp;
+  scanRecordKeys(bytes, 0, h, (key, delta, valueIsNull) => {
+    if (!untouched) return;
+    if (key !== null) {
+      const l = latest.get(key.toString('latin1'));
+      if (l !== undefined && l > h.baseOffset + delta) untouched = false;
+    }
+    if (valueIsNull) {
+      if (horizonDue || !h.hasDeleteHorizon) untouched = false;
+      else keptTombstone = true;
+    }
+  });
+  if (untouched) {
+    if (keptTombstone) horizons.min = Math.min(horizons.min, h.baseTimestamp);
+    return bytes;
+  }
   const { records } = decodeRecordBatch(bytes, 0, false);
   const horizonPassed = h.hasDeleteHorizon && now >= h.baseTimestamp;
   const kept: DecodedRecord[] = [];

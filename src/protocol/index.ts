@@ -29,6 +29,7 @@ export {
   readBaseOffset,
   readBatchHeader,
   readControlBatch,
+  scanRecordKeys,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,

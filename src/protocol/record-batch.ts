@@ -436,6 +436,42 @@ export function decodeRecordBatch(buf: Buffer, pos = 0, verifyCrc = true): Decod
   return { header, records };
 }
 
+/**
+ * Walks the records of a batch calling `visit(key, offsetDelta, valueIsNull)` without
+ * building record objects (keys are views). For the compactor's key scans. Decompresses when
+ * needed; throws CORRUPT_RECORD on malformed records.
+ */
+export function scanRecordKeys(
+  buf: Buffer,
+  pos: number,
+  header: RecordBatchHeader,
+  visit: (key: Buffer | null, offsetDelta: number, valueIsNull: boolean) => void,
+): void {
+  const region = batchRecordsRegion(buf, pos, header);
+  const r = new ByteReader(region);
+  try {
+    for (let i = 0; i < header.recordCount; i++) {
+      const len = r.varint();
+      const end = r.pos + len;
+      if (len < 0 || end > r.end) throw corrupt(`record ${i} length ${len} overruns its batch`);
+      r.pos += 1;
+      r.varlong();
+      const offsetDelta = r.varint();
+      const keyLen = r.varint();
+      const key = keyLen < 0 ? null : r.raw(keyLen);
+      const valueLen = r.varint();
+      visit(key, offsetDelta, valueLen < 0);
+      r.pos = end;
+    }
+  } catch (err) {
+    if (err instanceof SluiceError && err.code === 'CORRUPT_RECORD') throw err;
+    throw new SluiceError('CORRUPT_RECORD', `malformed records in batch at offset ${header.baseOffset}`, {
+      cause: err,
+      kafkaErrorCode: CORRUPT_MESSAGE,
+    });
+  }
+}
+
 export interface ControlRecord {
   type: number;
   coordinatorEpoch: number;

@@ -15,6 +15,7 @@ import {
   encodeTxnMarkerBatch,
   readBatchHeader,
   readControlBatch,
+  scanRecordKeys,
   setBaseOffset,
   setLogAppendTime,
   validateBatch,
@@ -102,6 +103,12 @@ describe('record batch v2', () => {
         assert.equal(h.maxTimestamp, b.baseTimestamp + Math.max(...b.records.map((r) => r.tsOffset)));
         const { records } = decodeRecordBatch(bytes);
         assert.equal(records.length, b.records.length);
+        const scanned: [Buffer | null, number, boolean][] = [];
+        scanRecordKeys(bytes, 0, h, (k, d, nullValue) => scanned.push([k, d, nullValue]));
+        assert.deepEqual(
+          scanned,
+          records.map((r) => [r.key, r.offsetDelta, r.value === null]),
+        );
         records.forEach((r, i) => {
           const want = b.records[i]!;
           assert.equal(r.offset, b.baseOffset + i);
