@@ -3,7 +3,18 @@
  * and LMDB, a changelogging wrapper, snapshots. See types.ts for the contract.
  */
 
+export {
+  ChangeloggingKeyValueStore,
+  ChangeloggingSessionStore,
+  ChangeloggingWindowStore,
+  changelogTopic,
+  withChangelog,
+} from './changelog.js';
+export { createLmdbEngine, type LmdbEngineOptions } from './lmdb.js';
+export { createInMemoryEngine } from './memory.js';
 export { bytesSerde, float64Serde, intSerde, jsonSerde, stringSerde } from './serdes.js';
+export { restoreFromDirectory, snapshotToDirectory } from './snapshot.js';
+export { BaseEngine, KeyValueStoreImpl, SessionStoreImpl, WindowStoreImpl } from './stores.js';
 export type {
   AnyStore,
   ChangelogEntry,

@@ -144,6 +144,11 @@ export interface StateStore {
 
 export interface KeyValueStore<K, V> extends StateStore {
   readonly kind: 'kv';
+  readonly keySerde: Serde<K>;
+  readonly valueSerde: Serde<V>;
+  readonly ttlMs: number | undefined;
+  /** Called at flush for each key purged by TTL (the changelogging wrapper's tombstones). */
+  setExpiredListener(listener: ((key: K) => void) | undefined): void;
   get(key: K): V | undefined;
   put(key: K, value: V): void;
   putAll(entries: Iterable<KeyValue<K, V>>): void;
@@ -156,7 +161,11 @@ export interface KeyValueStore<K, V> extends StateStore {
 
 export interface WindowStore<K, V> extends StateStore {
   readonly kind: 'window';
-  put(key: K, windowStart: number, value: V): void;
+  readonly keySerde: Serde<K>;
+  readonly valueSerde: Serde<V>;
+  readonly retentionMs: number;
+  /** Returns false (and stores nothing) when the window is already beyond retention. */
+  put(key: K, windowStart: number, value: V): boolean;
   /** Deletes one window. */
   remove(key: K, windowStart: number): void;
   /** The value of one window, if present and not expired. */
@@ -172,7 +181,11 @@ export interface WindowStore<K, V> extends StateStore {
 
 export interface SessionStore<K, V> extends StateStore {
   readonly kind: 'session';
-  put(session: SessionKey<K>, value: V): void;
+  readonly keySerde: Serde<K>;
+  readonly valueSerde: Serde<V>;
+  readonly retentionMs: number;
+  /** Returns false (and stores nothing) when the session already ended beyond retention. */
+  put(session: SessionKey<K>, value: V): boolean;
   remove(session: SessionKey<K>): void;
   /** The value of exactly this session. */
   fetchSession(session: SessionKey<K>): V | undefined;
@@ -205,6 +218,6 @@ export interface StoreEngine {
   keyValueStore<K, V>(options: KeyValueStoreOptions<K, V>): KeyValueStore<K, V>;
   windowStore<K, V>(options: WindowStoreOptions<K, V>): WindowStore<K, V>;
   sessionStore<K, V>(options: SessionStoreOptions<K, V>): SessionStore<K, V>;
-  /** Closes every store opened through this engine, then the engine. */
-  close(): void;
+  /** Closes every store opened through this engine, then the engine (LMDB: the environment). */
+  close(): Promise<void>;
 }

@@ -1,0 +1,108 @@
+/**
+ * Key codecs: how a typed store key becomes (a) a cheap, injective JS map key for hash lookups
+ * and (b) the serialized bytes that define order and are written to LMDB and the changelog.
+ *
+ * Format (composite keys, see types.ts): window = keyBytes ‖ ordered start (8 bytes);
+ * session = keyBytes ‖ ordered end (8) ‖ ordered start (8). "Ordered" = value + 2^53 as an
+ * unsigned big-endian 64-bit integer, so byte order equals time order, negatives included.
+ * Map keys: the key itself when the serde declares identityKey; otherwise the latin1 string of
+ * the key bytes, whose UTF-16 order equals the bytes' unsigned order. Composite map keys
+ * prefix the times in decimal ("start|end|key"): decimals contain no '|', so it stays
+ * injective.
+ * Invariants: mapKey(a) === mapKey(b) ⇔ encode(a) equals encode(b) byte for byte.
+ */
+import { SluiceError } from '../../common/index.js';
+import { readOrderedInt, writeOrderedInt } from './serdes.js';
+import type { Serde, SessionKey, WindowedKey } from './types.js';
+
+export type MapKey = string | number;
+
+export interface KeyCodec<K> {
+  mapKey(key: K): MapKey;
+  encode(key: K): Uint8Array;
+  decode(bytes: Uint8Array): K;
+}
+
+export const MIN_TIME = -(2 ** 53) + 1;
+export const MAX_TIME = 2 ** 53 - 1;
+
+/** Sort key: latin1 string of bytes; comparing two with < equals unsigned byte comparison. */
+export function sortKey(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+export function checkTime(t: number, what: string): void {
+  if (!Number.isSafeInteger(t)) {
+    throw new SluiceError('INVALID_ARGUMENT', `${what} must be a safe integer (ms), got ${t}`);
+  }
+}
+
+export class PlainKeyCodec<K> implements KeyCodec<K> {
+  readonly identity: boolean;
+  constructor(readonly serde: Serde<K>) {
+    this.identity = serde.identityKey === true;
+  }
+  mapKey(key: K): MapKey {
+    return this.identity ? (key as unknown as MapKey) : sortKey(this.serde.serialize(key));
+  }
+  encode(key: K): Uint8Array {
+    return this.serde.serialize(key);
+  }
+  decode(bytes: Uint8Array): K {
+    return this.serde.deserialize(bytes);
+  }
+}
+
+export class WindowKeyCodec<K> implements KeyCodec<WindowedKey<K>> {
+  constructor(readonly inner: PlainKeyCodec<K>) {}
+  innerMapKey(key: K): MapKey {
+    return this.inner.mapKey(key);
+  }
+  mapKey(wk: WindowedKey<K>): MapKey {
+    return `${wk.start}|${this.inner.mapKey(wk.key)}`;
+  }
+  encode(wk: WindowedKey<K>): Uint8Array {
+    return windowBytes(this.inner.encode(wk.key), wk.start);
+  }
+  decode(bytes: Uint8Array): WindowedKey<K> {
+    const n = bytes.length - 8;
+    return { key: this.inner.decode(bytes.subarray(0, n)), start: readOrderedInt(bytes, n) };
+  }
+}
+
+export function windowBytes(keyBytes: Uint8Array, start: number): Uint8Array {
+  const out = new Uint8Array(keyBytes.length + 8);
+  out.set(keyBytes, 0);
+  writeOrderedInt(out, keyBytes.length, start);
+  return out;
+}
+
+export class SessionKeyCodec<K> implements KeyCodec<SessionKey<K>> {
+  constructor(readonly inner: PlainKeyCodec<K>) {}
+  mapKey(sk: SessionKey<K>): MapKey {
+    return `${sk.start}|${sk.end}|${this.inner.mapKey(sk.key)}`;
+  }
+  encode(sk: SessionKey<K>): Uint8Array {
+    return sessionBytes(this.inner.encode(sk.key), sk.end, sk.start);
+  }
+  decode(bytes: Uint8Array): SessionKey<K> {
+    const n = bytes.length - 16;
+    return {
+      key: this.inner.decode(bytes.subarray(0, n)),
+      end: readOrderedInt(bytes, n),
+      start: readOrderedInt(bytes, n + 8),
+    };
+  }
+}
+
+export function sessionBytes(keyBytes: Uint8Array, end: number, start: number): Uint8Array {
+  const out = new Uint8Array(keyBytes.length + 16);
+  out.set(keyBytes, 0);
+  writeOrderedInt(out, keyBytes.length, end);
+  writeOrderedInt(out, keyBytes.length + 8, start);
+  return out;
+}
