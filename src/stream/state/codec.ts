@@ -3,8 +3,8 @@
  * and (b) the serialized bytes that define order and are written to LMDB and the changelog.
  *
  * Format (composite keys, see types.ts): window = keyBytes ‖ ordered start (8 bytes);
- * session = keyBytes ‖ ordered end (8) ‖ ordered start (8). "Ordered" = value + 2^53 as an
- * unsigned big-endian 64-bit integer, so byte order equals time order, negatives included.
+ * session = keyBytes ‖ ordered end (8) ‖ ordered start (8). "Ordered" = int64 big-endian with the
+ * sign bit flipped, so byte order equals time order, negatives included.
  * Map keys: the key itself when the serde declares identityKey; otherwise the latin1 string of
  * the key bytes, whose UTF-16 order equals the bytes' unsigned order. Composite map keys
  * prefix the times in decimal ("start|end|key"): decimals contain no '|', so it stays
@@ -93,8 +93,8 @@ export class SessionKeyCodec<K> implements KeyCodec<SessionKey<K>> {
     const n = bytes.length - 16;
     return {
       key: this.inner.decode(bytes.subarray(0, n)),
-      end: readOrderedInt(bytes, n),
       start: readOrderedInt(bytes, n + 8),
+      end: readOrderedInt(bytes, n),
     };
   }
 }

@@ -35,17 +35,19 @@ export const jsonSerde = <T>(): Serde<T> => ({
 });
 
 const TWO32 = 2 ** 32;
-const OFFSET = 2 ** 53;
 
-/** Writes a safe integer as 8 order-preserving bytes (value + 2^53, unsigned big-endian). */
+/**
+ * Writes a safe integer as 8 order-preserving bytes: its int64 two's complement, big-endian,
+ * sign bit flipped (so negatives sort before positives and byte order equals numeric order).
+ */
 export function writeOrderedInt(out: Uint8Array, pos: number, n: number): void {
-  const u = n + OFFSET;
-  const hi = Math.floor(u / TWO32);
-  const lo = u - hi * TWO32;
-  out[pos] = hi >>> 24;
-  out[pos + 1] = (hi >>> 16) & 0xff;
-  out[pos + 2] = (hi >>> 8) & 0xff;
-  out[pos + 3] = hi & 0xff;
+  const hi = Math.floor(n / TWO32);
+  const lo = n - hi * TWO32;
+  const h = (hi ^ 0x80000000) >>> 0;
+  out[pos] = h >>> 24;
+  out[pos + 1] = (h >>> 16) & 0xff;
+  out[pos + 2] = (h >>> 8) & 0xff;
+  out[pos + 3] = h & 0xff;
   out[pos + 4] = lo >>> 24;
   out[pos + 5] = (lo >>> 16) & 0xff;
   out[pos + 6] = (lo >>> 8) & 0xff;
@@ -53,9 +55,9 @@ export function writeOrderedInt(out: Uint8Array, pos: number, n: number): void {
 }
 
 export function readOrderedInt(b: Uint8Array, pos: number): number {
-  const hi = ((b[pos] << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]) >>> 0;
+  const hi = ((b[pos] << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]) ^ 0x80000000;
   const lo = ((b[pos + 4] << 24) | (b[pos + 5] << 16) | (b[pos + 6] << 8) | b[pos + 7]) >>> 0;
-  return hi * TWO32 + lo - OFFSET;
+  return hi * TWO32 + lo;
 }
 
 export const intSerde: Serde<number> = {

@@ -5,7 +5,7 @@
  * Format: keys and values are typed through a Serde; every ordering the stores expose (range
  * scans, window and session fetches) is the unsigned lexicographic order of the SERIALIZED key
  * bytes, so every engine iterates identically. Window and session stores use composite keys:
- *   window  : keyBytes ‖ start (8 bytes, big-endian, offset by 2^53 so negative times sort first)
+ *   window  : keyBytes ‖ start (8 bytes: int64 big-endian, sign bit flipped, so negative times sort first)
  *   session : keyBytes ‖ end (8 bytes BE) ‖ start (8 bytes BE)
  * The same composite bytes are the changelog record key, so a compacted topic keeps exactly
  * one record per window / session.
@@ -172,7 +172,11 @@ export interface WindowStore<K, V> extends StateStore {
   fetchWindow(key: K, windowStart: number): V | undefined;
   /** Windows of `key` with from ≤ start ≤ to, ascending by start. */
   fetch(key: K, from: number, to: number): Iterable<KeyValue<WindowedKey<K>, V>>;
-  /** Windows of all keys with from ≤ start ≤ to, ordered by (key bytes, start). */
+  /**
+   * Windows of all keys with from ≤ start ≤ to, in composite-key byte order (key bytes ‖
+   * start): grouped by key, ascending start within a key; a key that is a byte prefix of
+   * another may sort after it. A full scan: O(entries in the store).
+   */
   fetchAll(from: number, to: number): Iterable<KeyValue<WindowedKey<K>, V>>;
   all(): Iterable<KeyValue<WindowedKey<K>, V>>;
   /** Greatest window start seen; retention is measured from it. */
