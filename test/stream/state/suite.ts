@@ -153,7 +153,7 @@ export function stateStoreSuite(v: EngineUnderTest): void {
       const s = kvStore(v, engine, { name: name(), ...str });
       // UTF-16 order puts the astral character first; UTF-8 byte order puts U+E000 first.
       const keys = ['b', 'a', 'ab', '\u{1F600}', '\uE000', 'é', 'a\u0000', 'B'];
-      keys.forEach((k, i) => s.put(k, i));
+      for (const [i, k] of keys.entries()) s.put(k, i);
       const expected = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
       assert.deepEqual(keysOf(s.all()), expected);
       assert.deepEqual(keysOf(s.range('a', 'b')), ['a', 'a\u0000', 'ab', 'b']);

@@ -1,0 +1,213 @@
+/**
+ * Task: one instance of the topology's operators, fed by one set of input partitions.
+ * Issue 7 creates one task per input partition (co-partitioned inputs share a task); the test
+ * driver uses one task holding every partition, like Kafka Streams' TopologyTestDriver.
+ *
+ * Flow: ingest(input, partition, batch, nextOffset) runs the batch through the operators
+ * synchronously (records, then the source's watermark); advanceProcessingTime() checks source
+ * idleness, fires processing-time timers and purges expired state; commit() runs the commit
+ * protocol of io.ts. Dead letters and late records are written to the sinks named by
+ * `deadLetterSink` / `lateSink` as StreamRecords whose value is a DeadLetter / LateRecord.
+ *
+ * Concurrency: single-threaded; only commit() and drained() are async (they wait for async
+ * operators). A task whose commit failed must be discarded (state may be ahead of Kafka).
+ */
+import { SluiceError } from '../../common/index.js';
+import type { Topology } from '../plan/physical.js';
+import type { Committer, Sink, SinkFactory } from './io.js';
+import type { KeyedStateFactory, Operator, OperatorContext } from './operator.js';
+import type { SinkOperator, SourceOperator } from './operators.js';
+import { type DeadLetter, type DeadLetterKind, type LateRecord, StreamRecord } from './record.js';
+import { HeapStateFactory } from './state.js';
+
+export interface TaskOptions {
+  readonly taskId?: string;
+  /** Processing-time clock; default Date.now. */
+  readonly clock?: () => number;
+  readonly sinkFactory: SinkFactory;
+  readonly stateFactory?: KeyedStateFactory;
+  readonly deadLetterSink?: string;
+  readonly lateSink?: string;
+}
+
+export const DEFAULT_DEAD_LETTER_SINK = '__dead-letters';
+export const DEFAULT_LATE_SINK = '__late-records';
+
+export interface CommitResult {
+  readonly offsets: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  readonly durationMs: number;
+}
+
+export class Task {
+  readonly taskId: string;
+  readonly operators: Operator[];
+  readonly sources: Map<string, SourceOperator>;
+  readonly sinks: Map<string, SinkOperator>;
+  readonly stateFactory: KeyedStateFactory;
+  private readonly clock: () => number;
+  private readonly deadLetters: Sink;
+  private readonly lateRecords: Sink;
+  private readonly offsets = new Map<string, Map<number, number>>();
+  private readonly allSinks: Sink[] = [];
+  private closed = false;
+
+  constructor(
+    readonly topology: Topology,
+    options: TaskOptions,
+  ) {
+    this.taskId = options.taskId ?? '0';
+    this.clock = options.clock ?? Date.now;
+    const sinkCache = new Map<string, Sink>();
+    const sinkFor = (name: string): Sink => {
+      let s = sinkCache.get(name);
+      if (s === undefined) {
+        s = options.sinkFactory(name, this.taskId);
+        sinkCache.set(name, s);
+        this.allSinks.push(s);
+      }
+      return s;
+    };
+    this.deadLetters = sinkFor(options.deadLetterSink ?? DEFAULT_DEAD_LETTER_SINK);
+    this.lateRecords = sinkFor(options.lateSink ?? DEFAULT_LATE_SINK);
+    const built = topology.createOperators(sinkFor);
+    this.operators = built.operators;
+    this.sources = built.sources;
+    this.sinks = built.sinks;
+    this.stateFactory = options.stateFactory ?? new HeapStateFactory(this.clock);
+    const clock = this.clock;
+    const dl = this.deadLetters;
+    const lr = this.lateRecords;
+    const ctx: OperatorContext = {
+      taskId: this.taskId,
+      processingTime: clock,
+      stateFactory: this.stateFactory,
+      deadLetter(kind: DeadLetterKind, operator: string, record: StreamRecord, error: unknown) {
+        const reason = error instanceof Error ? error.message : String(error);
+        const letter: DeadLetter = {
+          kind,
+          operator,
+          reason,
+          key: record.key,
+          value: record.value,
+          timestamp: record.timestamp,
+          error,
+        };
+        const ts = Number.isFinite(record.timestamp) && record.timestamp >= 0 ? record.timestamp : clock();
+        dl.write([new StreamRecord(record.key, letter, ts)]);
+      },
+      late(operator: string, record: StreamRecord, watermark: number) {
+        const late: LateRecord = {
+          operator,
+          key: record.key,
+          value: record.value,
+          timestamp: record.timestamp,
+          watermark,
+        };
+        lr.write([new StreamRecord(record.key, late, record.timestamp)]);
+      },
+    };
+    for (const op of this.operators) op.open(ctx);
+  }
+
+  private source(input: string): SourceOperator {
+    const s = this.sources.get(input);
+    if (s === undefined) {
+      throw new SluiceError(
+        'NOT_FOUND',
+        `no input named '${input}' (inputs: ${[...this.sources.keys()].join(', ')})`,
+      );
+    }
+    return s;
+  }
+
+  /** Runs one batch of one input partition through the topology. The batch becomes the task's. */
+  ingest(input: string, partition: number, batch: StreamRecord[], nextOffset?: number): void {
+    if (this.closed) throw new SluiceError('CLOSED', `task ${this.taskId} is closed`);
+    const src = this.source(input);
+    if (!(partition >= 0 && partition < src.spec.partitions)) {
+      throw new SluiceError(
+        'INVALID_ARGUMENT',
+        `${input} has no partition ${partition} (${src.spec.partitions} declared)`,
+      );
+    }
+    src.ingest(partition, batch);
+    if (nextOffset !== undefined) {
+      let m = this.offsets.get(input);
+      if (m === undefined) this.offsets.set(input, (m = new Map()));
+      m.set(partition, nextOffset);
+    }
+  }
+
+  /** Forces event time of an input (all partitions, or one) to at least `watermark`. */
+  advanceWatermark(input: string, watermark: number, partition?: number): void {
+    this.source(input).advanceWatermark(watermark, partition);
+  }
+
+  /** End of bounded input: every input's watermark to +∞, so every window fires. */
+  endOfInput(): void {
+    for (const s of this.sources.values()) s.advanceWatermark(Number.POSITIVE_INFINITY);
+  }
+
+  /** Processing time moved (the clock was advanced): idleness, processing-time timers, TTL. */
+  advanceProcessingTime(): void {
+    const now = this.clock();
+    for (const s of this.sources.values()) s.checkIdle(now);
+    for (const op of this.operators) op.onProcessingTime(now);
+    const sf = this.stateFactory as { purge?: () => void };
+    sf.purge?.();
+  }
+
+  /** Records buffered inside operators (async calls in flight): the backpressure signal. */
+  pending(): number {
+    let n = 0;
+    for (const op of this.operators) n += op.pending();
+    return n;
+  }
+
+  /** Waits until no operator holds buffered records. */
+  async drained(): Promise<void> {
+    while (this.pending() > 0) {
+      for (const op of this.operators) await op.prepareCommit();
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /** The commit protocol (io.ts): flush operators and sinks, hand offsets to the committer, commit. */
+  async commit(committer?: Committer): Promise<CommitResult> {
+    const t0 = performance.now();
+    await this.drained();
+    for (const op of this.operators) await op.prepareCommit();
+    for (const s of this.allSinks) await s.prepareCommit?.();
+    const offsets = new Map<string, ReadonlyMap<number, number>>();
+    for (const [k, v] of this.offsets) offsets.set(k, new Map(v));
+    try {
+      await committer?.commit(offsets, this.taskId);
+    } catch (e) {
+      for (const s of this.allSinks) s.abort?.();
+      throw e;
+    }
+    for (const s of this.allSinks) await s.commit?.();
+    for (const op of this.operators) op.commit();
+    return { offsets, durationMs: performance.now() - t0 };
+  }
+
+  /** Operator-local state (timers, window panes, buffers) by operator name. */
+  snapshot(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const op of this.operators) {
+      const s = op.snapshot();
+      if (s !== undefined) out[op.name] = s;
+    }
+    return out;
+  }
+
+  restore(snapshot: Record<string, unknown>): void {
+    for (const op of this.operators) if (snapshot[op.name] !== undefined) op.restore(snapshot[op.name]);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const op of this.operators) op.close();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * SessionWindowOperator: merging session windows per key.
+ *
+ * Semantics (the DuckDB oracle models exactly this): each accepted record opens
+ * [ts, ts + gap); sessions that overlap or touch merge, so accepted records a < b of a key are
+ * in one session iff every step between consecutive accepted records is ≤ gap. A record is
+ * late — side output, port 1 — iff ts + gap − 1 + L ≤ W (W: operator watermark on arrival,
+ * L: allowed lateness). A session fires 'final' when W reaches end − 1. A record that changes
+ * an already-fired session re-emits it as 'update'; when that changes its bounds (or merges
+ * fired sessions) the superseded sessions are emitted as 'retract' first, so the latest
+ * non-retracted result per (key, start, end) is always the true session set (Kafka Streams
+ * emits tombstones for the same reason).
+ *
+ * Retention: a session is kept until end − 1 + L + gap ≤ W — one gap longer than Flink — so
+ * an accepted record that touches it always finds it (Flink would open a second session
+ * there, which no SQL sessionization reproduces).
+ *
+ * Format: Map<key, Session[]> (few per key), fire and purge min-heaps with lazy invalidation.
+ */
+import { Operator } from '../runtime/operator.js';
+import { StreamRecord, type Windowed, type WindowResultKind } from '../runtime/record.js';
+import { TimerHeap } from '../time/timers.js';
+import type { AggregateFunction } from './aggregate.js';
+import type { SessionWindows } from './assigners.js';
+
+interface Session<K, A> {
+  key: K;
+  start: number;
+  end: number;
+  acc: A;
+  dead: boolean;
+  /** Bounds and result of the last emission, if any. */
+  emittedStart: number;
+  emittedEnd: number;
+  emitted: unknown;
+  hasEmitted: boolean;
+}
+
+export class SessionWindowOperator<K, V, A, R> extends Operator {
+  private readonly gap: number;
+  private readonly sessions = new Map<K, Session<K, A>[]>();
+  private readonly fireHeap = new TimerHeap<Session<K, A>>();
+  private readonly purgeHeap = new TimerHeap<Session<K, A>>();
+  private out: StreamRecord[] = [];
+
+  constructor(
+    name: string,
+    assigner: SessionWindows,
+    readonly agg: AggregateFunction<V, A, R>,
+    readonly allowedLateness: number,
+  ) {
+    super(name, 1, 2);
+    this.gap = assigner.gap;
+  }
+
+  process(batch: StreamRecord[]): void {
+    const wm = this.currentWatermark;
+    const gap = this.gap;
+    const L = this.allowedLateness;
+    let late: StreamRecord[] | undefined;
+    const n = batch.length;
+    let i = 0;
+    while (i < n) {
+      try {
+        for (; i < n; i++) {
+          const r = batch[i];
+          const ts = r.timestamp;
+          if (ts + gap - 1 + L <= wm) {
+            (late ??= []).push(r);
+            this.ctx.late(this.name, r, wm);
+            continue;
+          }
+          this.add(r.key as K, ts, r.value as V, wm);
+        }
+      } catch (e) {
+        this.ctx.deadLetter('user-function', this.name, batch[i], e);
+        i++;
+      }
+    }
+    this.flush();
+    if (late !== undefined) this.ports[1].emit(late);
+  }
+
+  private add(key: K, ts: number, value: V, wm: number): void {
+    const agg = this.agg;
+    let list = this.sessions.get(key);
+    if (list === undefined) this.sessions.set(key, (list = []));
+    const newEnd = ts + this.gap;
+    let target: Session<K, A> | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.start > newEnd || s.end < ts) continue;
+      if (target === undefined) {
+        target = s;
+        continue;
+      }
+      // merge s into target
+      if (s.hasEmitted) this.retract(s);
+      target.acc = agg.merge(target.acc, s.acc);
+      if (s.start < target.start) target.start = s.start;
+      if (s.end > target.end) target.end = s.end;
+      s.dead = true;
+      list.splice(i, 1);
+      i--;
+    }
+    if (target === undefined) {
+      target = {
+        key,
+        start: ts,
+        end: newEnd,
+        acc: agg.add(agg.createAccumulator(), value),
+        dead: false,
+        emittedStart: 0,
+        emittedEnd: 0,
+        emitted: undefined,
+        hasEmitted: false,
+      };
+      list.push(target);
+    } else {
+      target.acc = agg.add(target.acc, value);
+      if (ts < target.start) target.start = ts;
+      if (newEnd > target.end) target.end = newEnd;
+    }
+    if (target.hasEmitted && (target.emittedStart !== target.start || target.emittedEnd !== target.end)) {
+      this.retract(target);
+    }
+    if (target.end - 1 <= wm) {
+      // Closed already (the record is within allowed lateness): re-emit now.
+      this.emit(target, 'update');
+    } else {
+      this.fireHeap.push(target.end - 1, target);
+    }
+    this.purgeHeap.push(target.end - 1 + this.allowedLateness + this.gap, target);
+  }
+
+  private retract(s: Session<K, A>): void {
+    const w: Windowed<K, unknown> = {
+      key: s.key,
+      window: { start: s.emittedStart, end: s.emittedEnd },
+      value: s.emitted,
+      kind: 'retract',
+    };
+    this.out.push(new StreamRecord(s.key, w, s.emittedEnd - 1));
+    s.hasEmitted = false;
+  }
+
+  private emit(s: Session<K, A>, kind: WindowResultKind): void {
+    let value: R;
+    try {
+      value = this.agg.getResult(s.acc);
+    } catch (e) {
+      this.ctx.deadLetter('user-function', this.name, new StreamRecord(s.key, s.acc, s.end - 1), e);
+      return;
+    }
+    const w: Windowed<K, R> = { key: s.key, window: { start: s.start, end: s.end }, value, kind };
+    this.out.push(new StreamRecord(s.key, w, s.end - 1));
+    s.hasEmitted = true;
+    s.emittedStart = s.start;
+    s.emittedEnd = s.end;
+    s.emitted = value;
+  }
+
+  override onWatermark(wm: number): void {
+    const fire = this.fireHeap;
+    while (fire.size > 0 && fire.peekTime() <= wm) {
+      const time = fire.peekTime();
+      const s = fire.pop();
+      // Stale entries: merged away, extended (a later entry exists), or already emitted as is.
+      if (s.dead || s.end - 1 !== time) continue;
+      if (s.hasEmitted && s.emittedStart === s.start && s.emittedEnd === s.end) continue;
+      this.emit(s, 'final');
+    }
+    const purge = this.purgeHeap;
+    const keep = this.allowedLateness + this.gap;
+    while (purge.size > 0 && purge.peekTime() <= wm) {
+      const s = purge.pop();
+      if (s.dead || s.end - 1 + keep > wm) continue;
+      s.dead = true;
+      const list = this.sessions.get(s.key);
+      if (list !== undefined) {
+        const idx = list.indexOf(s);
+        if (idx >= 0) list.splice(idx, 1);
+        if (list.length === 0) this.sessions.delete(s.key);
+      }
+    }
+    this.flush();
+    this.forwardWatermark(wm);
+  }
+
+  private flush(): void {
+    if (this.out.length === 0) return;
+    const out = this.out;
+    this.out = [];
+    this.output.emit(out);
+  }
+
+  /** Live sessions, for tests and metrics. */
+  stateSize(): number {
+    let n = 0;
+    for (const l of this.sessions.values()) n += l.length;
+    return n;
+  }
+}
