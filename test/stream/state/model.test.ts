@@ -16,12 +16,19 @@ import {
 } from '../../../src/stream/state/index.js';
 import { engineVariants, kvStore, sessionStore, windowStore } from './suite.js';
 
-const RUNS = 60;
-const key = fc.string({
-  minLength: 1,
-  maxLength: 3,
-  unit: fc.constantFrom('a', 'b', '\u0000', 'é', '\uE000', '\u{1F600}'),
-});
+const RUNS = 100;
+// Mostly a few keys (so gets and deletes hit), sometimes longer ones (prefixes, odd bytes).
+const key = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('a', 'b', 'ab', 'a\u0000', 'é', '\uE000', '\u{1F600}') },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      minLength: 1,
+      maxLength: 3,
+      unit: fc.constantFrom('a', 'b', '\u0000', 'é', '\uE000', '\u{1F600}'),
+    }),
+  },
+);
 const value = fc.integer({ min: 0, max: 1000 });
 const time = fc.integer({ min: -50, max: 400 });
 const num = jsonSerde<number>();
@@ -57,8 +64,8 @@ const kvOps = fc.array(
     },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
     {
-      weight: 1,
-      arbitrary: fc.record({ op: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 8 }) }),
+      weight: 3,
+      arbitrary: fc.record({ op: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 12 }) }),
     },
   ),
   { maxLength: 60 },

@@ -317,6 +317,9 @@ export function stateStoreSuite(v: EngineUnderTest): void {
       } else assert.deepEqual(entries, []);
       now = 1150;
       assert.equal(s.get('b'), undefined);
+      s.put('c', 4);
+      now = 1250;
+      assert.equal(s.get('c'), undefined, 'expiry applies to unflushed writes too');
       assert.ok(s.metrics.expired >= 1);
     });
 
