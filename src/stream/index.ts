@@ -48,7 +48,7 @@ export {
   type Windowed,
   type WindowResultKind,
 } from './runtime/record.js';
-export { HeapKeyedState, HeapStateFactory } from './runtime/state.js';
+export { HeapKeyedState, HeapStateFactory, storeStateFactory } from './runtime/state.js';
 export {
   type CommitResult,
   DEFAULT_DEAD_LETTER_SINK,
@@ -56,6 +56,8 @@ export {
   Task,
   type TaskOptions,
 } from './runtime/task.js';
+// State stores (src/stream/state, built alongside): re-exported so users import one module.
+export * from './state/index.js';
 export {
   type PipeOptions,
   TestDriver,

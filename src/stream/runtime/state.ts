@@ -10,6 +10,7 @@
  *
  * Concurrency: one task, synchronous.
  */
+import { jsonSerde, type KeyValueStore, type Serde, type StoreEngine } from '../state/index.js';
 import type { KeyedStateFactory, KeyedStateMap } from './operator.js';
 
 interface Entry<V> {
@@ -86,4 +87,33 @@ export class HeapStateFactory implements KeyedStateFactory {
   purge(): void {
     for (const s of this.states.values()) s.purge();
   }
+}
+
+/**
+ * Keyed state on a StoreEngine of src/stream/state (in-memory or LMDB, changelogged if wrapped):
+ * each named state is one key-value store; TTL is the store's, on the task's clock. Serdes
+ * default to JSON for keys and values.
+ */
+export function storeStateFactory(
+  engine: StoreEngine,
+  options: { clock: () => number; keySerde?: Serde<unknown>; valueSerde?: Serde<unknown> },
+): KeyedStateFactory & { stores: Map<string, KeyValueStore<unknown, unknown>> } {
+  const stores = new Map<string, KeyValueStore<unknown, unknown>>();
+  return {
+    stores,
+    open<K, V>(name: string, opts: { ttlMs?: number }): KeyedStateMap<K, V> {
+      let s = stores.get(name);
+      if (s === undefined) {
+        s = engine.keyValueStore<unknown, unknown>({
+          name: name.replace(/[^A-Za-z0-9._-]/g, '_'),
+          keySerde: options.keySerde ?? jsonSerde<unknown>(),
+          valueSerde: options.valueSerde ?? jsonSerde<unknown>(),
+          ttlMs: opts.ttlMs,
+          clock: options.clock,
+        });
+        stores.set(name, s);
+      }
+      return s as unknown as KeyedStateMap<K, V>;
+    },
+  };
 }
