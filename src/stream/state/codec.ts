@@ -20,6 +20,8 @@ export type MapKey = string | number;
 export interface KeyCodec<K> {
   mapKey(key: K): MapKey;
   encode(key: K): Uint8Array;
+  /** The key bytes, or a string whose UTF-8 encoding they are (saves an allocation in LMDB). */
+  rawKey(key: K): Uint8Array | string;
   decode(bytes: Uint8Array): K;
 }
 
@@ -43,8 +45,13 @@ export function checkTime(t: number, what: string): void {
 
 export class PlainKeyCodec<K> implements KeyCodec<K> {
   readonly identity: boolean;
+  readonly utf8: boolean;
   constructor(readonly serde: Serde<K>) {
     this.identity = serde.identityKey === true;
+    this.utf8 = serde.utf8 === true;
+  }
+  rawKey(key: K): Uint8Array | string {
+    return this.utf8 ? (key as unknown as string) : this.serde.serialize(key);
   }
   mapKey(key: K): MapKey {
     return this.identity ? (key as unknown as MapKey) : sortKey(this.serde.serialize(key));
@@ -61,6 +68,9 @@ export class WindowKeyCodec<K> implements KeyCodec<WindowedKey<K>> {
   constructor(readonly inner: PlainKeyCodec<K>) {}
   innerMapKey(key: K): MapKey {
     return this.inner.mapKey(key);
+  }
+  rawKey(wk: WindowedKey<K>): Uint8Array {
+    return this.encode(wk);
   }
   mapKey(wk: WindowedKey<K>): MapKey {
     return `${wk.start}|${this.inner.mapKey(wk.key)}`;
@@ -83,6 +93,9 @@ export function windowBytes(keyBytes: Uint8Array, start: number): Uint8Array {
 
 export class SessionKeyCodec<K> implements KeyCodec<SessionKey<K>> {
   constructor(readonly inner: PlainKeyCodec<K>) {}
+  rawKey(sk: SessionKey<K>): Uint8Array {
+    return this.encode(sk);
+  }
   mapKey(sk: SessionKey<K>): MapKey {
     return `${sk.start}|${sk.end}|${this.inner.mapKey(sk.key)}`;
   }

@@ -19,7 +19,7 @@
  * changelog (or wipes and replays) rather than trusting local data beyond the last commit.
  */
 import { mkdirSync } from 'node:fs';
-import { type Database, open, type RootDatabase } from 'lmdb';
+import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { SluiceError } from '../../common/index.js';
 import type { KeyCodec, MapKey } from './codec.js';
 import type { CoreEntry, CoreFactory, RawRow, StoreCore } from './core.js';
@@ -33,7 +33,39 @@ interface Dirty<K, V> {
   readonly tomb: boolean;
 }
 
-type Bytes = Database<Buffer, Uint8Array>;
+type Bytes = Database<Buffer, Uint8Array | string>;
+
+const slice = Uint8Array.prototype.slice;
+/** The smallest non-empty key (LMDB has no empty keys). */
+const FIRST_KEY = new Uint8Array([0]);
+
+/** LMDB's maximum key size with lmdb-js defaults. */
+const MAX_KEY_BYTES = 1978;
+
+function keyTooLong(n: number): SluiceError {
+  return new SluiceError('INVALID_ARGUMENT', `LMDB store keys are at most ${MAX_KEY_BYTES} bytes, got ${n}`);
+}
+
+/**
+ * Key encoder: raw bytes as they are, strings as their UTF-8 bytes written straight into
+ * lmdb-js's key buffer (the same bytes stringSerde produces, without allocating them).
+ */
+const rawKeyEncoder = {
+  writeKey(key: Uint8Array | string, target: Buffer, start: number): number {
+    if (typeof key === 'string') {
+      if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
+        throw keyTooLong(Buffer.byteLength(key));
+      }
+      return start + target.write(key, start, 'utf8');
+    }
+    if (key.length > MAX_KEY_BYTES) throw keyTooLong(key.length);
+    target.set(key, start);
+    return start + key.length;
+  },
+  readKey(source: Uint8Array, start: number, end: number): Buffer {
+    return Buffer.from(source.subarray(start, end));
+  },
+};
 
 /** The smallest byte string greater than b (LMDB range ends are exclusive). */
 function successor(b: Uint8Array): Uint8Array {
@@ -52,7 +84,11 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
     private readonly metrics: StoreMetrics,
     private readonly withExpiry: boolean,
     private readonly maxDirty: number,
-  ) {}
+  ) {
+    this.copyOnRead = valueSerde.copiesInput !== true;
+  }
+
+  private readonly copyOnRead: boolean;
 
   private decodeValue(raw: Buffer): { value: V; expiresAt: number } {
     if (!this.withExpiry)
@@ -72,9 +108,14 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
   get(key: K, now: number): V | undefined {
     const d = this.dirty.get(this.codec.mapKey(key));
     if (d !== undefined) return d.tomb || d.expiresAt <= now ? undefined : d.value;
-    const raw = this.db.get(this.codec.encode(key));
-    if (raw === undefined) return undefined;
-    this.metrics.bytesRead += raw.length;
+    const fast = this.db.getBinaryFast(this.codec.rawKey(key));
+    if (fast === undefined) return undefined;
+    // getBinaryFast returns lmdb-js's shared buffer with `length` overridden to the value size
+    // (its byteLength is larger) and reused by the next read: take a view of the value, or a
+    // copy unless the serde copies anyway.
+    const n = fast.length;
+    this.metrics.bytesRead += n;
+    const raw = (this.copyOnRead ? slice.call(fast, 0, n) : fast.subarray(0, n)) as Buffer;
     if (!this.withExpiry) return this.valueSerde.deserialize(raw);
     if (raw.readDoubleBE(0) <= now) return undefined;
     return this.valueSerde.deserialize(raw.subarray(8));
@@ -83,6 +124,11 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
   put(key: K, value: V, expiresAt: number): void {
     const mk = this.codec.mapKey(key);
     if (mk === '') throw new SluiceError('INVALID_ARGUMENT', 'LMDB store keys must not serialize to 0 bytes');
+    // Checked here, not at write-back, so a bad key never aborts a whole flush.
+    if (typeof mk === 'string' && mk.length > MAX_KEY_BYTES / 4) {
+      const n = this.codec.encode(key).length;
+      if (n > MAX_KEY_BYTES) throw keyTooLong(n);
+    }
     this.dirty.set(mk, { key, value, expiresAt, tomb: false });
     if (this.dirty.size >= this.maxDirty) this.writeBack();
   }
@@ -99,12 +145,13 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
 
   writeBack(): void {
     if (this.dirty.size === 0) return;
+    // The dirty map is dropped only after the transaction committed: a failed write-back
+    // (map full, I/O error) leaves every change cached, readable and retried at next flush.
     const dirty = this.dirty;
-    this.dirty = new Map();
     let bytes = 0;
     this.db.transactionSync(() => {
       for (const d of dirty.values()) {
-        const kb = this.codec.encode(d.key);
+        const kb = this.codec.rawKey(d.key);
         if (d.tomb) {
           this.db.remove(kb);
         } else {
@@ -114,18 +161,19 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
         }
       }
     });
+    this.dirty = new Map();
     this.metrics.bytesWritten += bytes;
   }
 
   *range(from: Uint8Array | undefined, to: Uint8Array | undefined, now: number): Iterable<CoreEntry<K, V>> {
     this.writeBack();
-    const opts: { start?: Uint8Array; end?: Uint8Array } = {};
-    if (from !== undefined) opts.start = from;
+    // lmdb-js starts unbounded scans at [5] for custom key encoders: always pass a start.
+    const opts: { start: Uint8Array; end?: Uint8Array } = { start: from ?? FIRST_KEY };
     if (to !== undefined) opts.end = successor(to);
     for (const { key, value } of this.db.getRange(opts)) {
       const dv = this.decodeValue(value);
       if (dv.expiresAt <= now) continue;
-      yield { kb: key, key: undefined, value: dv.value, expiresAt: dv.expiresAt };
+      yield { kb: key as Buffer, key: undefined, value: dv.value, expiresAt: dv.expiresAt };
     }
   }
 
@@ -148,9 +196,10 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
 
   *exportRaw(): Iterable<RawRow> {
     this.writeBack();
-    for (const { key, value } of this.db.getRange({})) {
-      if (!this.withExpiry) yield { kb: key, vb: value, expiresAt: Number.POSITIVE_INFINITY };
-      else yield { kb: key, vb: value.subarray(8), expiresAt: value.readDoubleBE(0) };
+    for (const { key, value } of this.db.getRange({ start: FIRST_KEY })) {
+      const kb = key as Buffer;
+      if (!this.withExpiry) yield { kb, vb: value, expiresAt: Number.POSITIVE_INFINITY };
+      else yield { kb, vb: value.subarray(8), expiresAt: value.readDoubleBE(0) };
     }
   }
 
@@ -197,7 +246,9 @@ class LmdbCoreFactory implements CoreFactory {
     metrics: StoreMetrics,
     withExpiry: boolean,
   ): StoreCore<K, V> {
-    const db = this.env.openDB<Buffer, Uint8Array>(name, { keyEncoding: 'binary', encoding: 'binary' });
+    // keyEncoder is supported by lmdb-js (keys.js) but missing from its typings.
+    const options = { keyEncoder: rawKeyEncoder, encoding: 'binary' } as unknown as DatabaseOptions;
+    const db = this.env.openDB<Buffer, Uint8Array | string>(name, options);
     return new LmdbCore(codec, db, valueSerde, metrics, withExpiry, this.options.maxDirtyEntries ?? 100_000);
   }
   closeCores(): Promise<void> {

@@ -13,9 +13,12 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export const stringSerde: Serde<string> = {
-  serialize: (s) => encoder.encode(s),
+  // Buffer.from is several times faster than TextEncoder for short strings (pooled slab).
+  serialize: (s) => Buffer.from(s, 'utf8'),
   deserialize: (b) => decoder.decode(b),
   identityKey: true,
+  utf8: true,
+  copiesInput: true,
 };
 
 export const bytesSerde: Serde<Uint8Array> = {
@@ -32,6 +35,7 @@ export const jsonSerde = <T>(): Serde<T> => ({
       throw new SluiceError('DESERIALIZATION', 'invalid JSON in state store', { cause: err });
     }
   },
+  copiesInput: true,
 });
 
 const TWO32 = 2 ** 32;
@@ -72,6 +76,7 @@ export const intSerde: Serde<number> = {
     return readOrderedInt(b, 0);
   },
   identityKey: true,
+  copiesInput: true,
 };
 
 export const float64Serde: Serde<number> = {
@@ -89,4 +94,5 @@ export const float64Serde: Serde<number> = {
     else for (let i = 0; i < 8; i++) c[i] ^= 0xff;
     return new DataView(c.buffer).getFloat64(0);
   },
+  copiesInput: true,
 };

@@ -32,6 +32,16 @@ export interface Serde<T> {
    * and skip serialization on the hot path.
    */
   readonly identityKey?: boolean;
+  /**
+   * True when the value is a string and serialize is exactly its UTF-8 encoding: engines may
+   * then write the string straight into their key buffer (no intermediate allocation).
+   */
+  readonly utf8?: boolean;
+  /**
+   * True when deserialize keeps no reference to its input bytes, so an engine may pass a
+   * buffer it reuses (LMDB's getBinaryFast). Default false: the engine passes a copy.
+   */
+  readonly copiesInput?: boolean;
 }
 
 export interface KeyValue<K, V> {

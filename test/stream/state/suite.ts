@@ -174,6 +174,31 @@ export function stateStoreSuite(v: EngineUnderTest): void {
       );
     });
 
+    it('key-value: keys up to 1978 bytes work everywhere; longer ones are refused by LMDB at put', () => {
+      const s = kvStore(v, engine, { name: name(), ...str });
+      const long = 'é'.repeat(989); // 1978 bytes
+      s.put(long, 1);
+      s.flush();
+      assert.equal(s.get(long), 1);
+      const tooLong = `${long}x`;
+      if (v.label.startsWith('lmdb')) {
+        assert.throws(
+          () => s.put(tooLong, 2),
+          (e) => isSluiceError(e, 'INVALID_ARGUMENT'),
+        );
+        assert.throws(
+          () => s.put('', 2),
+          (e) => isSluiceError(e, 'INVALID_ARGUMENT'),
+        );
+      } else {
+        s.put(tooLong, 2);
+        assert.equal(s.get(tooLong), 2);
+      }
+      s.put('after', 3);
+      assert.deepEqual(s.flush().length, v.changelog ? (v.label.startsWith('lmdb') ? 1 : 2) : 0);
+      assert.equal(s.get('after'), 3);
+    });
+
     it('key-value: integer keys scan in numeric order, negatives first', () => {
       const s = kvStore(v, engine, { name: name(), keySerde: intSerde, valueSerde: stringSerde });
       for (const k of [5, -3, 0, 1_000_000_000_000, -1_000_000_000_000, 2]) s.put(k, `v${k}`);
