@@ -87,14 +87,17 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     if (list === undefined) this.sessions.set(key, (list = []));
     const newEnd = ts + this.gap;
     let target: Session<K, A> | undefined;
+    let prevEnd = Number.NaN;
     for (let i = 0; i < list.length; i++) {
       const s = list[i];
       if (s.start > newEnd || s.end < ts) continue;
       if (target === undefined) {
         target = s;
+        prevEnd = s.end;
         continue;
       }
-      // merge s into target
+      // merge s into target (forces new heap entries: the merged end may equal prevEnd)
+      prevEnd = Number.NaN;
       if (s.hasEmitted) this.retract(s);
       target.acc = agg.merge(target.acc, s.acc);
       if (s.start < target.start) target.start = s.start;
@@ -121,16 +124,18 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
       if (ts < target.start) target.start = ts;
       if (newEnd > target.end) target.end = newEnd;
     }
+    // Heap entries are keyed by end: only a new session or a moved end needs new ones.
+    const endMoved = target.end !== prevEnd;
     if (target.hasEmitted && (target.emittedStart !== target.start || target.emittedEnd !== target.end)) {
       this.retract(target);
     }
     if (target.end - 1 <= wm) {
       // Closed already (the record is within allowed lateness): re-emit now.
       this.emit(target, 'update');
-    } else {
+    } else if (endMoved || target.hasEmitted) {
       this.fireHeap.push(target.end - 1, target);
     }
-    this.purgeHeap.push(target.end - 1 + this.allowedLateness + this.gap, target);
+    if (endMoved) this.purgeHeap.push(target.end - 1 + this.allowedLateness + this.gap, target);
   }
 
   private retract(s: Session<K, A>): void {
