@@ -1,9 +1,12 @@
 /**
  * State store benchmark: puts/s and gets/s of the in-memory and LMDB engines (100 000 keys,
  * 100-byte values, flush every 10 000 ops) and window-store puts/s, each beside a baseline
- * measured in the same run: a plain JS Map for in-memory, raw lmdb-js (putSync / get, no
- * wrapper, same environment options) for LMDB. Each figure is the best of ROUNDS rounds.
- * Also: the changelogging wrapper's cost, and flush (commit) latency percentiles.
+ * measured in the same run: a plain JS Map for in-memory, raw lmdb-js (putSync / get, and the
+ * fairer transactionSync batch of 10 000 puts, no wrapper, same environment options) for LMDB.
+ *
+ * The machine is shared, so each figure is PAIRED with its baseline: after a warm-up run of
+ * both, rounds alternate store / baseline and each side reports its median rate; ratios are
+ * medians over medians. Also: the changelogging wrapper's cost and flush (commit) latency.
  *
  *   node --import tsx bench/state.ts
  */
@@ -26,42 +29,67 @@ import {
 const N = 100_000;
 const VALUE_BYTES = 100;
 const FLUSH_EVERY = 10_000;
-const ROUNDS = 5;
-const LMDB_ROUNDS = 3;
+const MEMORY_ROUNDS = 7;
+const LMDB_ROUNDS = 5;
 const WINDOW_KEYS = 10_000;
 const WINDOWS_PER_KEY = 10;
+const WINDOW_PUTS = WINDOW_KEYS * WINDOWS_PER_KEY;
 
 const keys: string[] = [];
 for (let i = 0; i < N; i++) keys.push(`key-${(i * 7919) % N}-${i}`);
-const values: Uint8Array[] = [];
-for (let i = 0; i < N; i++) {
-  const v = new Uint8Array(VALUE_BYTES);
-  v.fill(i & 0xff);
-  values.push(v);
-}
+const values: Buffer[] = [];
+for (let i = 0; i < N; i++) values.push(Buffer.alloc(VALUE_BYTES, i & 0xff));
 const readOrder = [...keys].reverse();
 
 const flushMs: number[] = [];
 let sink = 0;
+let events = 0;
 
-/** Best of `rounds` timed runs after one untimed warm-up run (JIT, first inserts). */
-function rate(fn: () => void, ops: number, rounds = ROUNDS): number {
-  fn();
-  let best = 0;
-  for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
-    fn();
-    const s = (performance.now() - t0) / 1000;
-    best = Math.max(best, ops / s);
-  }
-  return Math.round(best);
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
 }
 
-function kvPuts(s: KeyValueStore<string, Uint8Array>): () => void {
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return Number(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(3));
+}
+
+interface Pair {
+  store: number;
+  baseline: number;
+  ratio: number;
+}
+
+/** Alternating rounds of the store and its baseline, after one warm-up run of each. */
+function paired(store: () => void, baseline: () => void, ops: number, rounds: number): Pair {
+  store();
+  baseline();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let t0 = performance.now();
+    store();
+    a.push(ops / ((performance.now() - t0) / 1000));
+    t0 = performance.now();
+    baseline();
+    b.push(ops / ((performance.now() - t0) / 1000));
+  }
+  events += 2 * ops * (rounds + 1);
+  const store_ = Math.round(median(a));
+  const baseline_ = Math.round(median(b));
+  return { store: store_, baseline: baseline_, ratio: Number((store_ / baseline_).toFixed(2)) };
+}
+
+function kvPuts(s: KeyValueStore<string, Uint8Array>, timeFlush = false): () => void {
   return () => {
     for (let i = 0; i < N; i++) {
       s.put(keys[i], values[i]);
       if ((i + 1) % FLUSH_EVERY === 0) {
+        if (!timeFlush) {
+          s.flush();
+          continue;
+        }
         const t0 = performance.now();
         s.flush();
         flushMs.push(performance.now() - t0);
@@ -80,170 +108,176 @@ function windowPuts(s: WindowStore<string, Uint8Array>): () => void {
   return () => {
     let i = 0;
     for (let w = 0; w < WINDOWS_PER_KEY; w++) {
-      for (let k = 0; k < WINDOW_KEYS; k++) {
-        s.put(keys[k], w * 60_000, values[i]);
-        if (++i % FLUSH_EVERY === 0) s.flush();
-      }
+      for (let k = 0; k < WINDOW_KEYS; k++) s.put(keys[k], w * 60_000, values[i++]);
+      s.flush();
     }
   };
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return Number(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(3));
-}
-
-function engineFigures(engine: StoreEngine, label: string, rounds: number): Record<string, number> {
-  const kv = engine.keyValueStore({ name: `${label}-kv`, keySerde: stringSerde, valueSerde: bytesSerde });
-  flushMs.length = 0;
-  const puts = rate(kvPuts(kv), N, rounds);
-  const flushP50 = percentile(flushMs, 50);
-  const flushP99 = percentile(flushMs, 99);
-  kv.flush();
-  const gets = rate(kvGets(kv), N, rounds);
-  const logged = withChangelog(
-    engine.keyValueStore({ name: `${label}-kv-logged`, keySerde: stringSerde, valueSerde: bytesSerde }),
-  );
-  const loggedPuts = rate(kvPuts(logged), N, rounds);
-  const win = engine.windowStore({
-    name: `${label}-win`,
-    keySerde: stringSerde,
-    valueSerde: bytesSerde,
-    retentionMs: 24 * 3600_000,
-  });
-  const winPuts = rate(windowPuts(win), WINDOW_KEYS * WINDOWS_PER_KEY, rounds);
+function stores(engine: StoreEngine, label: string) {
+  const opts = { keySerde: stringSerde, valueSerde: bytesSerde };
   return {
-    puts_per_s: puts,
-    gets_per_s: gets,
-    changelogged_puts_per_s: loggedPuts,
-    window_puts_per_s: winPuts,
-    flush_10k_ms_p50: flushP50,
-    flush_10k_ms_p99: flushP99,
+    kv: engine.keyValueStore({ name: `${label}-kv`, ...opts }),
+    logged: withChangelog(engine.keyValueStore({ name: `${label}-kv-logged`, ...opts })),
+    win: engine.windowStore({ name: `${label}-win`, ...opts, retentionMs: 24 * 3600_000 }),
   };
 }
 
-function mapBaseline(): Record<string, number> {
+function memoryFigures(): Record<string, unknown> {
+  const engine = createInMemoryEngine();
+  const { kv, logged, win } = stores(engine, 'mem');
   const m = new Map<string, Uint8Array>();
-  const puts = rate(() => {
-    for (let i = 0; i < N; i++) m.set(keys[i], values[i]);
-  }, N);
-  const gets = rate(() => {
-    for (let i = 0; i < N; i++) sink += (m.get(readOrder[i]) as Uint8Array).length;
-  }, N);
-  const w = new Map<string, Uint8Array>();
-  const winPuts = rate(() => {
-    let i = 0;
-    for (let win = 0; win < WINDOWS_PER_KEY; win++) {
-      for (let k = 0; k < WINDOW_KEYS; k++) w.set(`${keys[k]}|${win * 60_000}`, values[i++]);
-    }
-  }, WINDOW_KEYS * WINDOWS_PER_KEY);
-  return { puts_per_s: puts, gets_per_s: gets, window_puts_per_s: winPuts };
+  const mw = new Map<string, Uint8Array>();
+  flushMs.length = 0;
+  const puts = paired(
+    kvPuts(kv, true),
+    () => {
+      for (let i = 0; i < N; i++) m.set(keys[i], values[i]);
+    },
+    N,
+    MEMORY_ROUNDS,
+  );
+  const flush = { p50: percentile(flushMs, 50), p99: percentile(flushMs, 99) };
+  const gets = paired(
+    kvGets(kv),
+    () => {
+      for (let i = 0; i < N; i++) sink += (m.get(readOrder[i]) as Uint8Array).length;
+    },
+    N,
+    MEMORY_ROUNDS,
+  );
+  const windowPutsPair = paired(
+    windowPuts(win),
+    () => {
+      let i = 0;
+      for (let w = 0; w < WINDOWS_PER_KEY; w++) {
+        for (let k = 0; k < WINDOW_KEYS; k++) mw.set(`${keys[k]}|${w * 60_000}`, values[i++]);
+      }
+    },
+    WINDOW_PUTS,
+    MEMORY_ROUNDS,
+  );
+  const changelogged = paired(kvPuts(logged), kvPuts(kv), N, MEMORY_ROUNDS);
+  void engine.close();
+  return {
+    puts_per_s: puts.store,
+    gets_per_s: gets.store,
+    window_puts_per_s: windowPutsPair.store,
+    changelogged_puts_per_s: changelogged.store,
+    baseline_map: {
+      puts_per_s: puts.baseline,
+      gets_per_s: gets.baseline,
+      window_puts_per_s: windowPutsPair.baseline,
+    },
+    ratios: {
+      puts_vs_map: puts.ratio,
+      gets_vs_map: gets.ratio,
+      window_puts_vs_map: windowPutsPair.ratio,
+      changelogged_vs_plain_puts: changelogged.ratio,
+    },
+    flush_10k_ms: flush,
+  };
 }
 
-function rawLmdbBaseline(path: string): Record<string, number> {
-  const env = open({ path, noSync: true, maxDbs: 8 });
+async function lmdbFigures(dir: string): Promise<Record<string, unknown>> {
+  const engine = createLmdbEngine({ path: join(dir, 'engine') });
+  const { kv, logged, win } = stores(engine, 'lmdb');
+  const env = open({ path: join(dir, 'raw'), noSync: true, maxDbs: 8 });
   const db = env.openDB<Buffer, string>('raw', { encoding: 'binary' });
-  const puts = rate(
+  const wdb = env.openDB<Buffer, [string, number]>('raw-win', { encoding: 'binary' });
+  flushMs.length = 0;
+  const putsVsPutSync = paired(
+    kvPuts(kv, true),
     () => {
-      for (let i = 0; i < N; i++) db.putSync(keys[i], values[i] as Buffer);
+      for (let i = 0; i < N; i++) db.putSync(keys[i], values[i]);
     },
     N,
     LMDB_ROUNDS,
   );
-  const batched = rate(
+  const flush = { p50: percentile(flushMs, 50), p99: percentile(flushMs, 99) };
+  const putsVsBatched = paired(
+    kvPuts(kv),
     () => {
       for (let i = 0; i < N; i += FLUSH_EVERY) {
         db.transactionSync(() => {
-          for (let j = i; j < i + FLUSH_EVERY; j++) db.put(keys[j], values[j] as Buffer);
+          for (let j = i; j < i + FLUSH_EVERY; j++) db.put(keys[j], values[j]);
         });
       }
     },
     N,
     LMDB_ROUNDS,
   );
-  const gets = rate(
+  const gets = paired(
+    kvGets(kv),
     () => {
       for (let i = 0; i < N; i++) sink += (db.get(readOrder[i]) as Buffer).length;
     },
     N,
     LMDB_ROUNDS,
   );
-  // Window baseline: [key, start] array keys, one transaction per 10 000 puts like the store's
-  // flush (putSync per window is ~10x slower still and would only flatter the ratio).
-  const wdb = env.openDB<Buffer, [string, number]>('raw-win', { encoding: 'binary' });
-  const winPuts = rate(
+  // Window baseline: [key, start] array keys, one transaction per 10 000 puts as the store's
+  // flush does (putSync per window is several times slower still and would flatter the ratio).
+  const windowPutsPair = paired(
+    windowPuts(win),
     () => {
       let i = 0;
-      for (let win = 0; win < WINDOWS_PER_KEY; win++) {
+      for (let w = 0; w < WINDOWS_PER_KEY; w++) {
         wdb.transactionSync(() => {
-          for (let k = 0; k < WINDOW_KEYS; k++) wdb.put([keys[k], win * 60_000], values[i++] as Buffer);
+          for (let k = 0; k < WINDOW_KEYS; k++) wdb.put([keys[k], w * 60_000], values[i++]);
         });
       }
     },
-    WINDOW_KEYS * WINDOWS_PER_KEY,
+    WINDOW_PUTS,
     LMDB_ROUNDS,
   );
-  void env.close();
+  const changelogged = paired(kvPuts(logged), kvPuts(kv), N, LMDB_ROUNDS);
+  await engine.close();
+  await env.close();
   return {
-    puts_per_s: puts,
-    puts_batched_10k_per_txn_per_s: batched,
-    gets_per_s: gets,
-    window_puts_batched_10k_per_txn_per_s: winPuts,
+    puts_per_s: putsVsBatched.store,
+    gets_per_s: gets.store,
+    window_puts_per_s: windowPutsPair.store,
+    changelogged_puts_per_s: changelogged.store,
+    baseline_raw_lmdb: {
+      putSync_per_s: putsVsPutSync.baseline,
+      puts_batched_10k_per_txn_per_s: putsVsBatched.baseline,
+      gets_per_s: gets.baseline,
+      window_puts_batched_10k_per_txn_per_s: windowPutsPair.baseline,
+    },
+    ratios: {
+      puts_vs_raw_putSync: putsVsPutSync.ratio,
+      puts_vs_raw_batched: putsVsBatched.ratio,
+      gets_vs_raw_get: gets.ratio,
+      window_puts_vs_raw_batched: windowPutsPair.ratio,
+      changelogged_vs_plain_puts: changelogged.ratio,
+      target: 0.8,
+    },
+    flush_10k_ms: flush,
   };
 }
-
-const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-state-'));
   const t0 = performance.now();
   try {
-    const mapBase = mapBaseline();
-    const mem = createInMemoryEngine();
-    const memory = engineFigures(mem, 'mem', ROUNDS);
-    await mem.close();
-    const rawBase = rawLmdbBaseline(join(dir, 'raw'));
-    const lm = createLmdbEngine({ path: join(dir, 'engine') });
-    const lmdb = engineFigures(lm, 'lmdb', LMDB_ROUNDS);
-    await lm.close();
+    const memory = memoryFigures();
+    const lmdb = await lmdbFigures(dir);
     const seconds = (performance.now() - t0) / 1000;
-    const events =
-      ROUNDS * (2 * 3 * N + 2 * N + 2 * WINDOW_KEYS * WINDOWS_PER_KEY) + ROUNDS * (3 * N + 2 * N);
     console.log(
-      JSON.stringify(
-        {
-          name: 'state',
-          keys: N,
-          value_bytes: VALUE_BYTES,
-          flush_every: FLUSH_EVERY,
-          rounds: ROUNDS,
-          events,
-          seconds: Number(seconds.toFixed(2)),
-          rate: lmdb.puts_per_s,
-          memory: { ...memory, baseline_map: mapBase },
-          lmdb: { ...lmdb, baseline_raw_lmdb: rawBase },
-          ratios: {
-            memory_puts_vs_map: ratio(memory.puts_per_s, mapBase.puts_per_s),
-            memory_gets_vs_map: ratio(memory.gets_per_s, mapBase.gets_per_s),
-            memory_window_puts_vs_map: ratio(memory.window_puts_per_s, mapBase.window_puts_per_s),
-            lmdb_puts_vs_raw_putSync: ratio(lmdb.puts_per_s, rawBase.puts_per_s),
-            lmdb_puts_vs_raw_batched: ratio(lmdb.puts_per_s, rawBase.puts_batched_10k_per_txn_per_s),
-            lmdb_gets_vs_raw_get: ratio(lmdb.gets_per_s, rawBase.gets_per_s),
-            lmdb_window_puts_vs_raw_batched: ratio(
-              lmdb.window_puts_per_s,
-              rawBase.window_puts_batched_10k_per_txn_per_s,
-            ),
-            target_lmdb_vs_raw: 0.8,
-          },
-          latency: {
-            memory_flush_10k_ms: { p50: memory.flush_10k_ms_p50, p99: memory.flush_10k_ms_p99 },
-            lmdb_flush_10k_ms: { p50: lmdb.flush_10k_ms_p50, p99: lmdb.flush_10k_ms_p99 },
-          },
-          checksum: sink % 1000,
-        },
-        null,
-        0,
-      ),
+      JSON.stringify({
+        name: 'state',
+        keys: N,
+        value_bytes: VALUE_BYTES,
+        flush_every: FLUSH_EVERY,
+        rounds: { memory: MEMORY_ROUNDS, lmdb: LMDB_ROUNDS },
+        events,
+        seconds: Number(seconds.toFixed(2)),
+        rate: lmdb.puts_per_s,
+        memory,
+        lmdb,
+        latency: { memory_flush_10k_ms: memory.flush_10k_ms, lmdb_flush_10k_ms: lmdb.flush_10k_ms },
+        checksum: sink % 1000,
+      }),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

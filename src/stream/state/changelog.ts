@@ -44,8 +44,12 @@ interface Pending<CK, V> {
   readonly value: V | undefined;
 }
 
+/** Marks a pending delete in the key-value wrapper, which stores bare values. */
+const TOMBSTONE: unique symbol = Symbol('tombstone');
+
 abstract class ChangelogBase<CK, V, S extends StateStore> implements ChangeloggingStore {
-  protected pending = new Map<MapKey, Pending<CK, V>>();
+  /** Latest change per map key: a Pending, or (key-value wrapper) the bare value / TOMBSTONE. */
+  protected pending = new Map<MapKey, unknown>();
   protected readonly keyCodec: PlainKeyCodec<unknown>;
 
   constructor(
@@ -75,7 +79,16 @@ abstract class ChangelogBase<CK, V, S extends StateStore> implements Changeloggi
   protected abstract allKeys(): Iterable<CK>;
 
   protected record(key: CK, value: V | undefined): void {
-    this.pending.set(this.mapKey(key), { key, value });
+    const p: Pending<CK, V> = { key, value };
+    this.pending.set(this.mapKey(key), p);
+  }
+
+  protected entryKey(_mk: MapKey, stored: unknown): Uint8Array {
+    return this.keyBytes((stored as Pending<CK, V>).key);
+  }
+
+  protected entryValue(stored: unknown): V | undefined {
+    return (stored as Pending<CK, V>).value;
   }
 
   flush(): ChangelogEntry[] {
@@ -84,9 +97,10 @@ abstract class ChangelogBase<CK, V, S extends StateStore> implements Changeloggi
     const m = this.inner.metrics;
     let i = 0;
     let bytes = 0;
-    for (const p of this.pending.values()) {
-      const key = this.keyBytes(p.key);
-      const value = p.value === undefined ? null : this.valueSerde.serialize(p.value);
+    for (const [mk, p] of this.pending) {
+      const key = this.entryKey(mk, p);
+      const v = this.entryValue(p);
+      const value = v === undefined ? null : this.valueSerde.serialize(v);
       bytes += key.length + (value === null ? 0 : value.length);
       out[i++] = { key, value };
     }
@@ -155,6 +169,17 @@ export class ChangeloggingKeyValueStore<K, V>
   }
   protected keyBytes(key: K): Uint8Array {
     return this.keyCodec.encode(key);
+  }
+  // Bare values, no Pending object per put: the map key gives the key back (the key itself
+  // for identity serdes, else the latin1 string of its bytes).
+  protected override record(key: K, value: V | undefined): void {
+    this.pending.set(this.keyCodec.mapKey(key), value === undefined ? TOMBSTONE : value);
+  }
+  protected override entryKey(mk: MapKey): Uint8Array {
+    return this.keyCodec.identity ? this.keyCodec.encode(mk) : Buffer.from(mk as string, 'latin1');
+  }
+  protected override entryValue(stored: unknown): V | undefined {
+    return stored === TOMBSTONE ? undefined : (stored as V);
   }
   protected apply(kb: Uint8Array, value: Uint8Array | null): void {
     const key = this.keyCodec.decode(kb) as K;

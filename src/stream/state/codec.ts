@@ -17,11 +17,26 @@ import type { Serde, SessionKey, WindowedKey } from './types.js';
 
 export type MapKey = string | number;
 
+/**
+ * A composite key not yet laid out: prefix (key bytes, or a string standing for its UTF-8
+ * bytes) ‖ ordered t1 ‖ ordered t2 (absent when NaN). LMDB's key encoder writes it straight
+ * into lmdb-js's key buffer, sparing the hot path a typed-array allocation per window.
+ */
+export class CompositeRaw {
+  constructor(
+    readonly prefix: Uint8Array | string,
+    readonly t1: number,
+    readonly t2: number,
+  ) {}
+}
+
+export type RawKey = Uint8Array | string | CompositeRaw;
+
 export interface KeyCodec<K> {
   mapKey(key: K): MapKey;
   encode(key: K): Uint8Array;
-  /** The key bytes, or a string whose UTF-8 encoding they are (saves an allocation in LMDB). */
-  rawKey(key: K): Uint8Array | string;
+  /** The key bytes, or a form an engine can write without allocating them (see RawKey). */
+  rawKey(key: K): RawKey;
   decode(bytes: Uint8Array): K;
 }
 
@@ -69,8 +84,8 @@ export class WindowKeyCodec<K> implements KeyCodec<WindowedKey<K>> {
   innerMapKey(key: K): MapKey {
     return this.inner.mapKey(key);
   }
-  rawKey(wk: WindowedKey<K>): Uint8Array {
-    return this.encode(wk);
+  rawKey(wk: WindowedKey<K>): RawKey {
+    return new CompositeRaw(this.inner.rawKey(wk.key), wk.start, Number.NaN);
   }
   mapKey(wk: WindowedKey<K>): MapKey {
     return `${wk.start}|${this.inner.mapKey(wk.key)}`;
@@ -93,8 +108,8 @@ export function windowBytes(keyBytes: Uint8Array, start: number): Uint8Array {
 
 export class SessionKeyCodec<K> implements KeyCodec<SessionKey<K>> {
   constructor(readonly inner: PlainKeyCodec<K>) {}
-  rawKey(sk: SessionKey<K>): Uint8Array {
-    return this.encode(sk);
+  rawKey(sk: SessionKey<K>): RawKey {
+    return new CompositeRaw(this.inner.rawKey(sk.key), sk.end, sk.start);
   }
   mapKey(sk: SessionKey<K>): MapKey {
     return `${sk.start}|${sk.end}|${this.inner.mapKey(sk.key)}`;

@@ -21,8 +21,9 @@
 import { mkdirSync } from 'node:fs';
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { SluiceError } from '../../common/index.js';
-import type { KeyCodec, MapKey } from './codec.js';
+import { CompositeRaw, type KeyCodec, type MapKey, type RawKey } from './codec.js';
 import type { CoreEntry, CoreFactory, RawRow, StoreCore } from './core.js';
+import { writeOrderedInt } from './serdes.js';
 import { BaseEngine } from './stores.js';
 import type { Serde, StoreMetrics } from './types.js';
 
@@ -33,7 +34,21 @@ interface Dirty<K, V> {
   readonly tomb: boolean;
 }
 
-type Bytes = Database<Buffer, Uint8Array | string>;
+/** lmdb-js's typings know no custom key types: RawKey values pass as Uint8Array. */
+type Bytes = Database<Buffer, Uint8Array>;
+const asKey = (k: RawKey): Uint8Array => k as Uint8Array;
+
+function rawLength(k: RawKey): number {
+  if (k instanceof CompositeRaw) return rawLength(k.prefix) + (Number.isNaN(k.t2) ? 8 : 16);
+  return typeof k === 'string' ? Buffer.byteLength(k) : k.length;
+}
+
+/** The smallest byte string greater than b (LMDB range ends are exclusive). */
+function successor(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length + 1);
+  out.set(b, 0);
+  return out;
+}
 
 const slice = Uint8Array.prototype.slice;
 /** The smallest non-empty key (LMDB has no empty keys). */
@@ -51,27 +66,49 @@ function keyTooLong(n: number): SluiceError {
  * lmdb-js's key buffer (the same bytes stringSerde produces, without allocating them).
  */
 const rawKeyEncoder = {
-  writeKey(key: Uint8Array | string, target: Buffer, start: number): number {
-    if (typeof key === 'string') {
-      if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
-        throw keyTooLong(Buffer.byteLength(key));
+  writeKey(key: RawKey, target: Buffer, start: number): number {
+    if (key instanceof CompositeRaw) {
+      let pos = writePlain(key.prefix, target, start, 16);
+      writeOrderedInt(target, pos, key.t1);
+      pos += 8;
+      if (!Number.isNaN(key.t2)) {
+        writeOrderedInt(target, pos, key.t2);
+        pos += 8;
       }
-      return start + target.write(key, start, 'utf8');
+      return pos;
     }
-    if (key.length > MAX_KEY_BYTES) throw keyTooLong(key.length);
-    target.set(key, start);
-    return start + key.length;
+    return writePlain(key, target, start, 0);
   },
   readKey(source: Uint8Array, start: number, end: number): Buffer {
     return Buffer.from(source.subarray(start, end));
   },
 };
 
-/** The smallest byte string greater than b (LMDB range ends are exclusive). */
-function successor(b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(b.length + 1);
-  out.set(b, 0);
-  return out;
+/** UTF-8 into target: a JS loop for short ASCII (no native call), Buffer.write otherwise. */
+function writeUtf8(key: string, target: Buffer, start: number): number {
+  const n = key.length;
+  if (n <= 64) {
+    let i = 0;
+    while (i < n) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) break;
+      target[start + i++] = c;
+    }
+    if (i === n) return start + n;
+  }
+  return start + target.write(key, start, 'utf8');
+}
+
+function writePlain(key: Uint8Array | string, target: Buffer, start: number, reserve: number): number {
+  const max = MAX_KEY_BYTES - reserve;
+  if (typeof key === 'string') {
+    if (key.length > max / 3 && Buffer.byteLength(key) > max)
+      throw keyTooLong(Buffer.byteLength(key) + reserve);
+    return writeUtf8(key, target, start);
+  }
+  if (key.length > max) throw keyTooLong(key.length + reserve);
+  target.set(key, start);
+  return start + key.length;
 }
 
 export class LmdbCore<K, V> implements StoreCore<K, V> {
@@ -108,7 +145,7 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
   get(key: K, now: number): V | undefined {
     const d = this.dirty.get(this.codec.mapKey(key));
     if (d !== undefined) return d.tomb || d.expiresAt <= now ? undefined : d.value;
-    const fast = this.db.getBinaryFast(this.codec.rawKey(key));
+    const fast = this.db.getBinaryFast(asKey(this.codec.rawKey(key)));
     if (fast === undefined) return undefined;
     // getBinaryFast returns lmdb-js's shared buffer with `length` overridden to the value size
     // (its byteLength is larger) and reused by the next read: take a view of the value, or a
@@ -151,12 +188,13 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
     let bytes = 0;
     this.db.transactionSync(() => {
       for (const d of dirty.values()) {
-        const kb = this.codec.rawKey(d.key);
+        const raw = this.codec.rawKey(d.key);
+        const kb = asKey(raw);
         if (d.tomb) {
           this.db.remove(kb);
         } else {
           const vb = this.encodeValue(d.value as V, d.expiresAt);
-          bytes += kb.length + vb.length;
+          bytes += rawLength(raw) + vb.length;
           this.db.put(kb, vb as Buffer);
         }
       }
@@ -248,7 +286,7 @@ class LmdbCoreFactory implements CoreFactory {
   ): StoreCore<K, V> {
     // keyEncoder is supported by lmdb-js (keys.js) but missing from its typings.
     const options = { keyEncoder: rawKeyEncoder, encoding: 'binary' } as unknown as DatabaseOptions;
-    const db = this.env.openDB<Buffer, Uint8Array | string>(name, options);
+    const db = this.env.openDB<Buffer, Uint8Array>(name, options);
     return new LmdbCore(codec, db, valueSerde, metrics, withExpiry, this.options.maxDirtyEntries ?? 100_000);
   }
   closeCores(): Promise<void> {
