@@ -30,6 +30,7 @@ describe('WatermarkTracker', () => {
     assert.equal(t.isPartitionIdle(1), false);
     assert.equal(t.update(), 4999, 'the returning partition holds but cannot pull back');
     t.checkIdle(5000);
+    t.update();
     assert.equal(t.idle, true, 'all idle');
   });
 });
