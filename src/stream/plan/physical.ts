@@ -69,7 +69,11 @@ export class Topology {
       ) {
         const pIdx = this.logicalToPhysical.get(prev.id) as number;
         const existing = this.nodes[pIdx];
-        this.nodes[pIdx] = { ...existing, logical: [...existing.logical, n] };
+        this.nodes[pIdx] = {
+          ...existing,
+          name: `${existing.name}+${n.name}`,
+          logical: [...existing.logical, n],
+        };
         this.logicalToPhysical.set(n.id, pIdx);
         continue;
       }
