@@ -7,32 +7,30 @@
  * cursor range. Value = the value serde's bytes; stores with TTL prefix them with the expiry
  * time as an 8-byte big-endian float64. Keys must be 1..1978 bytes (LMDB's limit): an empty
  * key is rejected with INVALID_ARGUMENT.
- * Invariants: reads see the dirty map first, then LMDB (reads-your-writes); the dirty map
- * holds at most one entry per key (latest write wins) and is written back in ONE
- * transactionSync at flush, before a range scan, or when it exceeds maxDirtyEntries.
- * Concurrency: one thread per environment. Range scans run on LMDB read snapshots, so writes
- * during a scan are safe.
+ * Invariants: reads see the write-back overlay first, then LMDB (reads-your-writes); the
+ * overlay (an in-memory core, memory.ts) holds the latest write per key, deletes as
+ * tombstones, and is written back in ONE transactionSync at flush or when it reaches
+ * maxDirtyEntries. Range scans merge overlay and LMDB cursors (overlay wins on equal keys),
+ * so a scan never forces a write transaction — a session store scans on nearly every record.
+ * Concurrency: one thread per environment. Scans read an LMDB snapshot plus the overlay of
+ * their start (a write-back replaces the overlay instead of clearing it), so writes during a
+ * scan are safe: it sees every entry present at its start that was not deleted before being
+ * reached, once, and may or may not see later writes.
  * Crash behaviour: a write is in LMDB once written back (at flush at the latest); with the
  * default noSync an OS crash may lose the last transactions but never corrupts the file, a
- * process crash (kill -9) loses only the unflushed dirty map. LMDB is a cache of the changelog
+ * process crash (kill -9) loses only the unflushed overlay. LMDB is a cache of the changelog
  * topic, which is the source of truth: after an unclean stop, the runtime restores from the
  * changelog (or wipes and replays) rather than trusting local data beyond the last commit.
  */
 import { mkdirSync } from 'node:fs';
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { SluiceError } from '../../common/index.js';
-import { CompositeRaw, type KeyCodec, type MapKey, type RawKey } from './codec.js';
+import { CompositeRaw, type KeyCodec, type RawKey } from './codec.js';
 import type { CoreEntry, CoreFactory, RawRow, StoreCore } from './core.js';
+import { MemoryCore } from './memory.js';
 import { writeOrderedInt } from './serdes.js';
 import { BaseEngine } from './stores.js';
 import type { Serde, StoreMetrics } from './types.js';
-
-interface Dirty<K, V> {
-  readonly key: K;
-  readonly value: V | undefined;
-  readonly expiresAt: number;
-  readonly tomb: boolean;
-}
 
 /** lmdb-js's typings know no custom key types: RawKey values pass as Uint8Array. */
 type Bytes = Database<Buffer, Uint8Array>;
@@ -111,8 +109,17 @@ function writePlain(key: Uint8Array | string, target: Buffer, start: number, res
   return start + key.length;
 }
 
+/** A pending delete in the write-back overlay. */
+const TOMB: unique symbol = Symbol('tombstone');
+type Cached<V> = V | typeof TOMB;
+
 export class LmdbCore<K, V> implements StoreCore<K, V> {
-  private dirty = new Map<MapKey, Dirty<K, V>>();
+  /**
+   * Write-back cache: an in-memory core holding the latest write per key (TOMB for deletes).
+   * Scans merge it with LMDB, so they never force a write transaction. Replaced (not
+   * cleared) at write-back, so a scan suspended across a flush keeps a consistent view.
+   */
+  private overlay: MemoryCore<K, Cached<V>>;
 
   constructor(
     readonly codec: KeyCodec<K>,
@@ -123,9 +130,14 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
     private readonly maxDirty: number,
   ) {
     this.copyOnRead = valueSerde.copiesInput !== true;
+    this.overlay = this.newOverlay();
   }
 
   private readonly copyOnRead: boolean;
+
+  private newOverlay(): MemoryCore<K, Cached<V>> {
+    return new MemoryCore<K, Cached<V>>(this.codec, this.valueSerde as Serde<Cached<V>>);
+  }
 
   private decodeValue(raw: Buffer): { value: V; expiresAt: number } {
     if (!this.withExpiry)
@@ -143,8 +155,8 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
   }
 
   get(key: K, now: number): V | undefined {
-    const d = this.dirty.get(this.codec.mapKey(key));
-    if (d !== undefined) return d.tomb || d.expiresAt <= now ? undefined : d.value;
+    const d = this.overlay.entryFor(key);
+    if (d !== undefined) return d.value === TOMB || d.expiresAt <= now ? undefined : d.value;
     const fast = this.db.getBinaryFast(asKey(this.codec.rawKey(key)));
     if (fast === undefined) return undefined;
     // getBinaryFast returns lmdb-js's shared buffer with `length` overridden to the value size
@@ -166,56 +178,68 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
       const n = this.codec.encode(key).length;
       if (n > MAX_KEY_BYTES) throw keyTooLong(n);
     }
-    this.dirty.set(mk, { key, value, expiresAt, tomb: false });
-    if (this.dirty.size >= this.maxDirty) this.writeBack();
+    this.overlay.put(key, value, expiresAt);
+    if (this.overlay.count() >= this.maxDirty) this.writeBack();
   }
 
   delete(key: K): void {
-    this.dirty.set(this.codec.mapKey(key), {
-      key,
-      value: undefined,
-      expiresAt: Number.NEGATIVE_INFINITY,
-      tomb: true,
-    });
-    if (this.dirty.size >= this.maxDirty) this.writeBack();
+    this.overlay.put(key, TOMB, Number.POSITIVE_INFINITY);
+    if (this.overlay.count() >= this.maxDirty) this.writeBack();
   }
 
   writeBack(): void {
-    if (this.dirty.size === 0) return;
-    // The dirty map is dropped only after the transaction committed: a failed write-back
+    const overlay = this.overlay;
+    if (overlay.count() === 0) return;
+    // The overlay is dropped only after the transaction committed: a failed write-back
     // (map full, I/O error) leaves every change cached, readable and retried at next flush.
-    const dirty = this.dirty;
     let bytes = 0;
     this.db.transactionSync(() => {
-      for (const d of dirty.values()) {
-        const raw = this.codec.rawKey(d.key);
+      for (const d of overlay.values()) {
+        const raw = this.codec.rawKey(d.key as K);
         const kb = asKey(raw);
-        if (d.tomb) {
+        if (d.value === TOMB) {
           this.db.remove(kb);
         } else {
-          const vb = this.encodeValue(d.value as V, d.expiresAt);
+          const vb = this.encodeValue(d.value, d.expiresAt);
           bytes += rawLength(raw) + vb.length;
           this.db.put(kb, vb as Buffer);
         }
       }
     });
-    this.dirty = new Map();
+    this.overlay = this.newOverlay();
     this.metrics.bytesWritten += bytes;
   }
 
+  /** LMDB's range merged with the overlay's; the overlay wins on equal keys. */
   *range(from: Uint8Array | undefined, to: Uint8Array | undefined, now: number): Iterable<CoreEntry<K, V>> {
-    this.writeBack();
+    const NEVER = Number.NEGATIVE_INFINITY;
+    const ov = this.overlay.range(from, to, NEVER)[Symbol.iterator]();
     // lmdb-js starts unbounded scans at [5] for custom key encoders: always pass a start.
     const opts: { start: Uint8Array; end?: Uint8Array } = { start: from ?? FIRST_KEY };
     if (to !== undefined) opts.end = successor(to);
-    for (const { key, value } of this.db.getRange(opts)) {
-      const dv = this.decodeValue(value);
-      if (dv.expiresAt <= now) continue;
-      yield { kb: key as Buffer, key: undefined, value: dv.value, expiresAt: dv.expiresAt };
+    const lm = this.db.getRange(opts)[Symbol.iterator]();
+    let o = ov.next();
+    let l = lm.next();
+    while (!o.done || !l.done) {
+      const c = o.done ? 1 : l.done ? -1 : Buffer.compare(o.value.kb, l.value.key as Buffer);
+      if (c <= 0) {
+        const e = o.value as CoreEntry<K, Cached<V>>;
+        o = ov.next();
+        if (c === 0) l = lm.next();
+        if (e.value === TOMB || e.expiresAt <= now) continue;
+        yield e as CoreEntry<K, V>;
+      } else {
+        const { key, value } = l.value;
+        l = lm.next();
+        const dv = this.decodeValue(value);
+        if (dv.expiresAt <= now) continue;
+        yield { kb: key as Buffer, key: undefined, value: dv.value, expiresAt: dv.expiresAt };
+      }
     }
   }
 
   purge(pred: (e: CoreEntry<K, V>) => boolean, onRemoved?: (e: CoreEntry<K, V>) => void): number {
+    this.writeBack();
     const removed: CoreEntry<K, V>[] = [];
     for (const e of this.range(undefined, undefined, Number.NEGATIVE_INFINITY)) if (pred(e)) removed.push(e);
     if (removed.length === 0) return 0;
@@ -228,7 +252,7 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
 
   count(): number {
     let n = (this.db.getStats() as { entryCount: number }).entryCount;
-    for (const d of this.dirty.values()) if (!d.tomb) n++;
+    for (const d of this.overlay.values()) if (d.value !== TOMB) n++;
     return n;
   }
 
@@ -246,7 +270,8 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
   }
 
   clear(): void {
-    this.dirty.clear();
+    this.overlay.clear();
+    this.overlay = this.newOverlay();
     this.db.clearSync();
   }
 

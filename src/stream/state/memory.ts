@@ -2,13 +2,15 @@
  * In-memory engine: typed JS values in a Map, no serialization on get/put.
  *
  * Format: Map<mapKey, Entry> for point operations (mapKey from codec.ts: the key itself for
- * identity serdes). Order for range scans is kept by a sorted array of entries keyed by the
- * latin1 string of the key bytes; new keys wait in `pending` and are sorted and merged into
- * it at the next scan (O(p log p + n)), deletes only flip `live` and are compacted lazily, so
- * point writes never pay for order.
- * Invariants: every live entry is in the map and in sorted ∪ pending exactly once; an entry
+ * identity serdes). Order for range scans is a SortedIndex (sorted.ts) keyed by the latin1
+ * string of the key bytes. New keys wait in `pending` without their bytes and enter the index
+ * at the next scan — one by one (O(log n) each) when few, by one sorted merge when many —
+ * so point writes never pay for order and a scan after p new keys costs O(p log n), not O(n)
+ * (a session store scans after nearly every put). Deletes only flip `live`; dead entries
+ * are compacted once they are half the index.
+ * Invariants: every live entry is in the map and in index ∪ pending exactly once; an entry
  * object never changes key; a deleted entry is never revived (a re-put makes a new entry).
- * Concurrency: one thread. Scans iterate a captured array, rebuilt (never mutated) on merge.
+ * Concurrency: one thread. Scans survive writes made while they are suspended (sorted.ts).
  * Crash behaviour: nothing is durable; a crashed task restores from the changelog or a
  * snapshot. Values are held by reference: treat a value as immutable once put.
  */
@@ -16,6 +18,7 @@
 import type { KeyCodec, MapKey } from './codec.js';
 import { sortKey } from './codec.js';
 import type { CoreEntry, CoreFactory, RawRow, StoreCore } from './core.js';
+import { SortedIndex } from './sorted.js';
 import { BaseEngine } from './stores.js';
 import type { Serde, StoreMetrics } from './types.js';
 
@@ -32,14 +35,26 @@ const EMPTY = new Uint8Array(0);
 
 export class MemoryCore<K, V> implements StoreCore<K, V> {
   private map = new Map<MapKey, MemEntry<K, V>>();
-  private sorted: MemEntry<K, V>[] = [];
+  private index = new SortedIndex<MemEntry<K, V>>();
+  /** New entries not yet in the index (no key bytes computed yet). */
   private pending: MemEntry<K, V>[] = [];
+  /** Dead entries still in the index. */
   private dead = 0;
 
   constructor(
     readonly codec: KeyCodec<K>,
     private readonly valueSerde: Serde<V>,
   ) {}
+
+  /** The entry for key, expired or not (LMDB's overlay must tell "absent" from "expired"). */
+  entryFor(key: K): CoreEntry<K, V> | undefined {
+    return this.map.get(this.codec.mapKey(key));
+  }
+
+  /** Every entry, unordered. */
+  values(): Iterable<CoreEntry<K, V>> {
+    return this.map.values();
+  }
 
   get(key: K, now: number): V | undefined {
     const e = this.map.get(this.codec.mapKey(key));
@@ -70,10 +85,11 @@ export class MemoryCore<K, V> implements StoreCore<K, V> {
 
   private kill(e: MemEntry<K, V>): void {
     e.live = false;
-    this.dead++;
+    if (e.sk !== null) this.dead++;
   }
 
-  private ensureSorted(): MemEntry<K, V>[] {
+  /** Moves pending entries into the index: one by one when few, by a sorted merge when many. */
+  private ensureIndexed(): void {
     if (this.pending.length > 0) {
       const add: MemEntry<K, V>[] = [];
       for (const e of this.pending) {
@@ -82,46 +98,38 @@ export class MemoryCore<K, V> implements StoreCore<K, V> {
         e.sk = sortKey(e.kb);
         add.push(e);
       }
-      add.sort((a, b) => ((a.sk as string) < (b.sk as string) ? -1 : 1));
-      const old = this.sorted;
-      const out: MemEntry<K, V>[] = new Array(old.length + add.length);
-      let i = 0;
-      let j = 0;
-      let k = 0;
-      while (i < old.length || j < add.length) {
-        let e: MemEntry<K, V>;
-        if (j >= add.length || (i < old.length && (old[i].sk as string) < (add[j].sk as string)))
-          e = old[i++];
-        else e = add[j++];
-        if (e.live) out[k++] = e;
-      }
-      out.length = k;
-      this.sorted = out;
       this.pending = [];
-      this.dead = 0;
-    } else if (this.dead > 0 && this.dead * 2 > this.sorted.length) {
-      this.sorted = this.sorted.filter((e) => e.live);
+      if (add.length * 4 > this.index.size) {
+        add.sort((a, b) => ((a.sk as string) < (b.sk as string) ? -1 : 1));
+        const out: MemEntry<K, V>[] = [];
+        const old = this.index.entries()[Symbol.iterator]();
+        let o = old.next();
+        let j = 0;
+        while (!o.done || j < add.length) {
+          let e: MemEntry<K, V>;
+          if (j >= add.length || (!o.done && (o.value.sk as string) < (add[j].sk as string))) {
+            e = o.value as MemEntry<K, V>;
+            o = old.next();
+          } else e = add[j++];
+          if (e.live) out.push(e);
+        }
+        this.index.rebuild(out);
+        this.dead = 0;
+      } else {
+        for (const e of add) this.index.insert(e);
+      }
+    }
+    if (this.dead > 0 && this.dead * 2 > this.index.size) {
+      this.index.compact();
       this.dead = 0;
     }
-    return this.sorted;
   }
 
   *range(from: Uint8Array | undefined, to: Uint8Array | undefined, now: number): Iterable<CoreEntry<K, V>> {
-    const arr = this.ensureSorted();
-    let i = 0;
-    if (from !== undefined) {
-      const lo = sortKey(from);
-      let hi = arr.length;
-      while (i < hi) {
-        const mid = (i + hi) >>> 1;
-        if ((arr[mid].sk as string) < lo) i = mid + 1;
-        else hi = mid;
-      }
-    }
-    const hiKey = to === undefined ? undefined : sortKey(to);
-    for (; i < arr.length; i++) {
-      const e = arr[i];
-      if (hiKey !== undefined && (e.sk as string) > hiKey) break;
+    this.ensureIndexed();
+    const lo = from === undefined ? undefined : sortKey(from);
+    const hi = to === undefined ? undefined : sortKey(to);
+    for (const e of this.index.range(lo, hi)) {
       if (!e.live || e.expiresAt <= now) continue;
       yield e;
     }
@@ -161,7 +169,7 @@ export class MemoryCore<K, V> implements StoreCore<K, V> {
   clear(): void {
     for (const e of this.map.values()) e.live = false;
     this.map.clear();
-    this.sorted = [];
+    this.index.clear();
     this.pending = [];
     this.dead = 0;
   }

@@ -199,6 +199,32 @@ export function stateStoreSuite(v: EngineUnderTest): void {
       assert.equal(s.get('after'), 3);
     });
 
+    it('key-value: a scan survives writes made while it is suspended', () => {
+      const s = kvStore(v, engine, { name: name(), ...str });
+      const originals: string[] = [];
+      for (let i = 0; i < 1500; i++) {
+        const k = `k${String(i).padStart(5, '0')}`;
+        originals.push(k);
+        s.put(k, i);
+      }
+      const seen: string[] = [];
+      for (const e of s.range()) {
+        seen.push(e.key);
+        if (e.key.endsWith('-new')) continue;
+        s.delete(e.key);
+        s.put(`${e.key}-new`, 1); // ahead of the cursor: may or may not be seen
+        s.put(`a${e.key}`, 2); // behind the cursor
+        if (seen.length % 300 === 0) s.flush();
+      }
+      assert.deepEqual(
+        seen.filter((k) => !k.endsWith('-new')),
+        originals,
+      );
+      assert.equal(new Set(seen).size, seen.length);
+      assert.equal([...s.range('k', 'l')].filter((e) => !e.key.endsWith('-new')).length, 0);
+      assert.equal([...s.range('a', 'b')].length, 1500);
+    });
+
     it('key-value: integer keys scan in numeric order, negatives first', () => {
       const s = kvStore(v, engine, { name: name(), keySerde: intSerde, valueSerde: stringSerde });
       for (const k of [5, -3, 0, 1_000_000_000_000, -1_000_000_000_000, 2]) s.put(k, `v${k}`);
