@@ -170,15 +170,20 @@ export class ChangeloggingKeyValueStore<K, V>
   protected keyBytes(key: K): Uint8Array {
     return this.keyCodec.encode(key);
   }
-  // Bare values, no Pending object per put: the map key gives the key back (the key itself
-  // for identity serdes, else the latin1 string of its bytes).
+  // Bare values, no Pending object per put, when the map key gives the key bytes back (the key
+  // itself for identity serdes, or the latin1 string of its bytes).
   protected override record(key: K, value: V | undefined): void {
+    if (!this.keyCodec.bytesFromMapKey) {
+      super.record(key, value);
+      return;
+    }
     this.pending.set(this.keyCodec.mapKey(key), value === undefined ? TOMBSTONE : value);
   }
-  protected override entryKey(mk: MapKey): Uint8Array {
-    return this.keyCodec.identity ? this.keyCodec.encode(mk) : Buffer.from(mk as string, 'latin1');
+  protected override entryKey(mk: MapKey, stored: unknown): Uint8Array {
+    return this.keyCodec.bytesFromMapKey ? this.keyCodec.bytesOfMapKey(mk) : super.entryKey(mk, stored);
   }
   protected override entryValue(stored: unknown): V | undefined {
+    if (!this.keyCodec.bytesFromMapKey) return super.entryValue(stored);
     return stored === TOMBSTONE ? undefined : (stored as V);
   }
   protected apply(kb: Uint8Array, value: Uint8Array | null): void {

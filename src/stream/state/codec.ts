@@ -5,8 +5,9 @@
  * Format (composite keys, see types.ts): window = keyBytes ‖ ordered start (8 bytes);
  * session = keyBytes ‖ ordered end (8) ‖ ordered start (8). "Ordered" = int64 big-endian with the
  * sign bit flipped, so byte order equals time order, negatives included.
- * Map keys: the key itself when the serde declares identityKey; otherwise the latin1 string of
- * the key bytes, whose UTF-16 order equals the bytes' unsigned order. Composite map keys
+ * Map keys: the key itself when the serde declares identityKey; the serde's own mapKey when it
+ * has one (JSON text); otherwise the latin1 string of the key bytes. Map keys only hash —
+ * order always comes from the key bytes. Composite map keys
  * prefix the times in decimal ("start|end|key"): decimals contain no '|', so it stays
  * injective.
  * Invariants: mapKey(a) === mapKey(b) ⇔ encode(a) equals encode(b) byte for byte.
@@ -61,15 +62,26 @@ export function checkTime(t: number, what: string): void {
 export class PlainKeyCodec<K> implements KeyCodec<K> {
   readonly identity: boolean;
   readonly utf8: boolean;
+  /** The serde's own map key (e.g. JSON text), when it has one and is not identity. */
+  private readonly custom: ((key: K) => MapKey) | undefined;
+  /** Whether the key bytes can be recovered from the map key alone (identity or latin1). */
+  readonly bytesFromMapKey: boolean;
   constructor(readonly serde: Serde<K>) {
     this.identity = serde.identityKey === true;
     this.utf8 = serde.utf8 === true;
+    this.custom = this.identity || serde.mapKey === undefined ? undefined : serde.mapKey.bind(serde);
+    this.bytesFromMapKey = this.custom === undefined;
   }
   rawKey(key: K): Uint8Array | string {
     return this.utf8 ? (key as unknown as string) : this.serde.serialize(key);
   }
   mapKey(key: K): MapKey {
-    return this.identity ? (key as unknown as MapKey) : sortKey(this.serde.serialize(key));
+    if (this.identity) return key as unknown as MapKey;
+    return this.custom !== undefined ? this.custom(key) : sortKey(this.serde.serialize(key));
+  }
+  /** The key bytes for a map key, when bytesFromMapKey. */
+  bytesOfMapKey(mk: MapKey): Uint8Array {
+    return this.identity ? this.serde.serialize(mk as unknown as K) : Buffer.from(mk as string, 'latin1');
   }
   encode(key: K): Uint8Array {
     return this.serde.serialize(key);

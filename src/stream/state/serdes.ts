@@ -9,7 +9,6 @@
 import { SluiceError } from '../../common/index.js';
 import type { Serde } from './types.js';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export const stringSerde: Serde<string> = {
@@ -27,7 +26,10 @@ export const bytesSerde: Serde<Uint8Array> = {
 };
 
 export const jsonSerde = <T>(): Serde<T> => ({
-  serialize: (v) => encoder.encode(JSON.stringify(v)),
+  serialize: (v) => Buffer.from(JSON.stringify(v), 'utf8'),
+  // JSON.stringify's output is well-formed UTF-16 (lone surrogates are escaped), so equal
+  // texts ⇔ equal UTF-8 bytes: the text itself can index keys.
+  mapKey: (v) => JSON.stringify(v),
   deserialize: (b) => {
     try {
       return JSON.parse(decoder.decode(b)) as T;

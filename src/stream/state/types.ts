@@ -33,6 +33,11 @@ export interface Serde<T> {
    */
   readonly identityKey?: boolean;
   /**
+   * A cheap string or number equal for two values exactly when their serialized bytes are
+   * equal (JSON: the JSON text). Stores then index by it instead of by the key bytes.
+   */
+  mapKey?(value: T): string | number;
+  /**
    * True when the value is a string and serialize is exactly its UTF-8 encoding: engines may
    * then write the string straight into their key buffer (no intermediate allocation).
    */
