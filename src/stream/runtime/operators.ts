@@ -200,124 +200,86 @@ export interface StageSpec {
 }
 
 /**
- * A fused run of stateless operators (Flink's operator chaining): one operator, one loop per
- * stage, records mutated in place.
+ * A fused run of stateless operators (Flink's operator chaining). Runs of map / filter / keyBy /
+ * mapRecord are compiled into ONE loop per chain (generated code, so every user function has
+ * its own monomorphic call site that V8 can inline, and intermediate values that never leave
+ * the loop need not be allocated); flatMap splits the run. Records are mutated in place.
+ * A throwing stage dead-letters the record as it entered the chain segment (value unchanged)
+ * and the loop resumes with the next record.
  */
+type Segment = (batch: StreamRecord[]) => StreamRecord[];
+
 export class ChainOperator extends Operator {
+  private readonly segments: Segment[];
+
   constructor(
     name: string,
     readonly stages: readonly StageSpec[],
   ) {
     super(name);
+    this.segments = [];
+    let run: StageSpec[] = [];
+    const close = () => {
+      if (run.length > 0) this.segments.push(this.compile(run));
+      run = [];
+    };
+    for (const st of stages) {
+      if (st.kind === 'flatMap') {
+        close();
+        this.segments.push((batch) => this.flatMap(batch, st));
+      } else run.push(st);
+    }
+    close();
+  }
+
+  private compile(stages: readonly StageSpec[]): Segment {
+    const lines = stages.map((st, k) => {
+      switch (st.kind) {
+        case 'map':
+          return `s = ${k}; v = f${k}(v);`;
+        case 'filter':
+          return `s = ${k}; if (!f${k}(v)) continue;`;
+        case 'keyBy':
+          return `s = ${k}; r.key = f${k}(v);`;
+        case 'mapRecord':
+          return `s = ${k}; r.value = v; f${k}(r); v = r.value;`;
+        default:
+          throw new SluiceError('INTERNAL', `cannot compile stage ${st.kind}`);
+      }
+    });
+    const body = `
+      return function chain(batch) {
+        const n = batch.length;
+        let i = 0, j = 0, s = 0;
+        while (i < n) {
+          try {
+            for (; i < n; i++) {
+              const r = batch[i];
+              let v = r.value;
+              ${lines.join('\n              ')}
+              r.value = v;
+              batch[j++] = r;
+            }
+          } catch (e) {
+            fail(s, batch[i], e);
+            i++;
+          }
+        }
+        batch.length = j;
+        return batch;
+      };`;
+    const fail = (s: number, r: StreamRecord, e: unknown) =>
+      this.ctx.deadLetter('user-function', stages[s].name, r, e);
+    const factory = new Function('fail', ...stages.map((_, k) => `f${k}`), body) as (
+      ...fns: unknown[]
+    ) => Segment;
+    return factory(fail, ...stages.map((st) => st.fn));
   }
 
   process(batch: StreamRecord[]): void {
-    const stages = this.stages;
-    for (let s = 0; s < stages.length && batch.length > 0; s++) {
-      const st = stages[s];
-      switch (st.kind) {
-        case 'map':
-          batch = this.map(batch, st);
-          break;
-        case 'filter':
-          batch = this.filter(batch, st);
-          break;
-        case 'keyBy':
-          batch = this.keyBy(batch, st);
-          break;
-        case 'flatMap':
-          batch = this.flatMap(batch, st);
-          break;
-        case 'mapRecord':
-          batch = this.mapRecord(batch, st);
-          break;
-      }
-    }
+    const segs = this.segments;
+    for (let s = 0; s < segs.length && batch.length > 0; s++) batch = segs[s](batch);
     this.output.emit(batch);
-  }
-
-  private map(batch: StreamRecord[], st: StageSpec): StreamRecord[] {
-    const fn = st.fn;
-    const n = batch.length;
-    let i = 0;
-    let j = 0;
-    while (i < n) {
-      try {
-        for (; i < n; i++) {
-          const r = batch[i];
-          r.value = fn(r.value);
-          batch[j++] = r;
-        }
-      } catch (e) {
-        this.ctx.deadLetter('user-function', st.name, batch[i], e);
-        i++;
-      }
-    }
-    batch.length = j;
-    return batch;
-  }
-
-  private filter(batch: StreamRecord[], st: StageSpec): StreamRecord[] {
-    const fn = st.fn;
-    const n = batch.length;
-    let i = 0;
-    let j = 0;
-    while (i < n) {
-      try {
-        for (; i < n; i++) {
-          const r = batch[i];
-          if (fn(r.value)) batch[j++] = r;
-        }
-      } catch (e) {
-        this.ctx.deadLetter('user-function', st.name, batch[i], e);
-        i++;
-      }
-    }
-    batch.length = j;
-    return batch;
-  }
-
-  private keyBy(batch: StreamRecord[], st: StageSpec): StreamRecord[] {
-    const fn = st.fn;
-    const n = batch.length;
-    let i = 0;
-    let j = 0;
-    while (i < n) {
-      try {
-        for (; i < n; i++) {
-          const r = batch[i];
-          r.key = fn(r.value);
-          batch[j++] = r;
-        }
-      } catch (e) {
-        this.ctx.deadLetter('user-function', st.name, batch[i], e);
-        i++;
-      }
-    }
-    batch.length = j;
-    return batch;
-  }
-
-  /** fn receives the record itself and may change key, value and timestamp in place. */
-  private mapRecord(batch: StreamRecord[], st: StageSpec): StreamRecord[] {
-    const fn = st.fn;
-    const n = batch.length;
-    let i = 0;
-    let j = 0;
-    while (i < n) {
-      try {
-        for (; i < n; i++) {
-          const r = batch[i];
-          fn(r);
-          batch[j++] = r;
-        }
-      } catch (e) {
-        this.ctx.deadLetter('user-function', st.name, batch[i], e);
-        i++;
-      }
-    }
-    batch.length = j;
-    return batch;
   }
 
   private flatMap(batch: StreamRecord[], st: StageSpec): StreamRecord[] {

@@ -15,7 +15,8 @@
  * an accepted record that touches it always finds it (Flink would open a second session
  * there, which no SQL sessionization reproduces).
  *
- * Format: Map<key, Session[]> (few per key), fire and purge min-heaps with lazy invalidation.
+ * Format: Map<key, Session[]> (few per key); fire and purge min-heaps hold one entry per session,
+ * rescheduled lazily when popped after the session grew (no heap push per record).
  */
 import { Operator } from '../runtime/operator.js';
 import { StreamRecord, type Windowed, type WindowResultKind } from '../runtime/record.js';
@@ -87,17 +88,14 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     if (list === undefined) this.sessions.set(key, (list = []));
     const newEnd = ts + this.gap;
     let target: Session<K, A> | undefined;
-    let prevEnd = Number.NaN;
+    let isNew = false;
     for (let i = 0; i < list.length; i++) {
       const s = list[i];
       if (s.start > newEnd || s.end < ts) continue;
       if (target === undefined) {
         target = s;
-        prevEnd = s.end;
         continue;
       }
-      // merge s into target (forces new heap entries: the merged end may equal prevEnd)
-      prevEnd = Number.NaN;
       if (s.hasEmitted) this.retract(s);
       target.acc = agg.merge(target.acc, s.acc);
       if (s.start < target.start) target.start = s.start;
@@ -119,23 +117,25 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
         hasEmitted: false,
       };
       list.push(target);
+      isNew = true;
     } else {
       target.acc = agg.add(target.acc, value);
       if (ts < target.start) target.start = ts;
       if (newEnd > target.end) target.end = newEnd;
     }
-    // Heap entries are keyed by end: only a new session or a moved end needs new ones.
-    const endMoved = target.end !== prevEnd;
+    // Heap entries are rescheduled lazily when popped with a stale end (onWatermark), so only
+    // a new session, or one whose fire entry was consumed by an emission, needs a push here.
+    const wasEmitted = target.hasEmitted;
     if (target.hasEmitted && (target.emittedStart !== target.start || target.emittedEnd !== target.end)) {
       this.retract(target);
     }
     if (target.end - 1 <= wm) {
       // Closed already (the record is within allowed lateness): re-emit now.
       this.emit(target, 'update');
-    } else if (endMoved || target.hasEmitted) {
+    } else if (isNew || wasEmitted) {
       this.fireHeap.push(target.end - 1, target);
     }
-    if (endMoved) this.purgeHeap.push(target.end - 1 + this.allowedLateness + this.gap, target);
+    if (isNew) this.purgeHeap.push(target.end - 1 + this.allowedLateness + this.gap, target);
   }
 
   private retract(s: Session<K, A>): void {
@@ -170,8 +170,11 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     while (fire.size > 0 && fire.peekTime() <= wm) {
       const time = fire.peekTime();
       const s = fire.pop();
-      // Stale entries: merged away, extended (a later entry exists), or already emitted as is.
-      if (s.dead || s.end - 1 !== time) continue;
+      if (s.dead) continue; // merged away or purged
+      if (s.end - 1 > time) {
+        fire.push(s.end - 1, s); // extended since: reschedule
+        continue;
+      }
       if (s.hasEmitted && s.emittedStart === s.start && s.emittedEnd === s.end) continue;
       this.emit(s, 'final');
     }
@@ -179,7 +182,11 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     const keep = this.allowedLateness + this.gap;
     while (purge.size > 0 && purge.peekTime() <= wm) {
       const s = purge.pop();
-      if (s.dead || s.end - 1 + keep > wm) continue;
+      if (s.dead) continue;
+      if (s.end - 1 + keep > wm) {
+        purge.push(s.end - 1 + keep, s);
+        continue;
+      }
       s.dead = true;
       const list = this.sessions.get(s.key);
       if (list !== undefined) {
