@@ -55,6 +55,8 @@ export interface CoreFactory {
     valueSerde: import('./types.js').Serde<V>,
     metrics: import('./types.js').StoreMetrics,
     withExpiry: boolean,
+    /** The store kind, so persistent engines can refuse to reopen a store as another kind. */
+    kind: import('./types.js').StoreKind,
   ): StoreCore<K, V>;
   closeCores(): Promise<void> | void;
 }

@@ -6,7 +6,8 @@
  * codec.ts), so LMDB's lexicographic order is the store order and a window fetch is one
  * cursor range. Value = the value serde's bytes; stores with TTL prefix them with the expiry
  * time as an 8-byte big-endian float64. Keys must be 1..1978 bytes (LMDB's limit): an empty
- * key is rejected with INVALID_ARGUMENT.
+ * key is rejected with INVALID_ARGUMENT. The database `__sluice-layout` records each store's
+ * kind and TTL header at creation; reopening a store under another layout is INVALID_CONFIG.
  * Invariants: reads see the write-back overlay first, then LMDB (reads-your-writes); the
  * overlay (an in-memory core, memory.ts) holds the latest write per key, deletes as
  * tombstones, and is written back in ONE transactionSync at flush or when it reaches
@@ -29,8 +30,8 @@ import { CompositeRaw, type KeyCodec, type RawKey } from './codec.js';
 import type { CoreEntry, CoreFactory, RawRow, StoreCore } from './core.js';
 import { MemoryCore } from './memory.js';
 import { writeOrderedInt } from './serdes.js';
-import { BaseEngine } from './stores.js';
-import type { Serde, StoreMetrics } from './types.js';
+import { BaseEngine, RESERVED_PREFIX } from './stores.js';
+import type { Serde, StoreKind, StoreMetrics } from './types.js';
 
 /** lmdb-js's typings know no custom key types: RawKey values pass as Uint8Array. */
 type Bytes = Database<Buffer, Uint8Array>;
@@ -291,6 +292,13 @@ export interface LmdbEngineOptions {
   readonly maxStores?: number;
 }
 
+/** What a store's bytes mean, recorded at creation in the environment's layout database. */
+interface StoreLayout {
+  readonly version: 1;
+  readonly kind: StoreKind;
+  readonly expiryHeader: boolean;
+}
+
 class LmdbCoreFactory implements CoreFactory {
   readonly kind = 'lmdb' as const;
   readonly env: RootDatabase;
@@ -301,14 +309,28 @@ class LmdbCoreFactory implements CoreFactory {
       noSync: options.sync !== true,
       maxDbs: options.maxStores ?? 256,
     });
+    this.meta = this.env.openDB<StoreLayout, string>(`${RESERVED_PREFIX}-layout`, { encoding: 'json' });
   }
+  private readonly meta: Database<StoreLayout, string>;
   createCore<K, V>(
     name: string,
     codec: KeyCodec<K>,
     valueSerde: Serde<V>,
     metrics: StoreMetrics,
     withExpiry: boolean,
+    kind: StoreKind,
   ): StoreCore<K, V> {
+    // A store's bytes mean something only under the layout that wrote them (kind, TTL header):
+    // reopening it under another is refused instead of misreading every value.
+    const layout: StoreLayout = { version: 1, kind, expiryHeader: withExpiry };
+    const stored = this.meta.get(name);
+    if (stored !== undefined && JSON.stringify(stored) !== JSON.stringify(layout)) {
+      throw new SluiceError(
+        'INVALID_CONFIG',
+        `state store ${name} was created as ${JSON.stringify(stored)}, cannot reopen as ${JSON.stringify(layout)}`,
+      );
+    }
+    if (stored === undefined) this.meta.putSync(name, layout);
     // keyEncoder is supported by lmdb-js (keys.js) but missing from its typings.
     const options = { keyEncoder: rawKeyEncoder, encoding: 'binary' } as unknown as DatabaseOptions;
     const db = this.env.openDB<Buffer, Uint8Array>(name, options);

@@ -20,7 +20,7 @@ import { sortKey } from './codec.js';
 import type { CoreEntry, CoreFactory, RawRow, StoreCore } from './core.js';
 import { SortedIndex } from './sorted.js';
 import { BaseEngine } from './stores.js';
-import type { Serde, StoreMetrics } from './types.js';
+import type { Serde, StoreKind, StoreMetrics } from './types.js';
 
 interface MemEntry<K, V> {
   readonly key: K;
@@ -185,6 +185,7 @@ export class MemoryCoreFactory implements CoreFactory {
     valueSerde: Serde<V>,
     _metrics: StoreMetrics,
     _withExpiry: boolean,
+    _kind: StoreKind,
   ): StoreCore<K, V> {
     return new MemoryCore(codec, valueSerde);
   }

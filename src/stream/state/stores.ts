@@ -49,6 +49,8 @@ import type {
 } from './types.js';
 
 const NO_EXPIRY = Number.POSITIVE_INFINITY;
+/** Store names engines keep for themselves (LMDB's layout metadata). */
+export const RESERVED_PREFIX = '__sluice';
 const NEVER = Number.NEGATIVE_INFINITY;
 
 function clampTime(t: number): number {
@@ -443,12 +445,13 @@ export class BaseEngine implements StoreEngine {
 
   private register(name: string): () => void {
     if (this.closed) throw new SluiceError('CLOSED', 'state engine is closed');
-    if (!name || this.open.has(name)) {
+    if (!name || name.startsWith(RESERVED_PREFIX)) {
       throw new SluiceError(
-        'ALREADY_EXISTS',
-        `state store name ${JSON.stringify(name)} is empty or already open`,
+        'INVALID_ARGUMENT',
+        `state store name ${JSON.stringify(name)} is empty or reserved`,
       );
     }
+    if (this.open.has(name)) throw new SluiceError('ALREADY_EXISTS', `state store ${name} is already open`);
     return () => this.open.delete(name);
   }
 
@@ -462,6 +465,7 @@ export class BaseEngine implements StoreEngine {
       options.valueSerde,
       metrics,
       options.ttlMs !== undefined,
+      'kv',
     );
     const s = new KeyValueStoreImpl(core, metrics, options.keySerde, options.valueSerde, options, onClose);
     this.open.set(options.name, s);
@@ -472,7 +476,7 @@ export class BaseEngine implements StoreEngine {
     const onClose = this.register(options.name);
     const metrics = newStoreMetrics();
     const codec = new WindowKeyCodec(new PlainKeyCodec(options.keySerde));
-    const core = this.factory.createCore(options.name, codec, options.valueSerde, metrics, false);
+    const core = this.factory.createCore(options.name, codec, options.valueSerde, metrics, false, 'window');
     const s = new WindowStoreImpl(core, metrics, options.keySerde, options.valueSerde, options, onClose);
     this.open.set(options.name, s);
     return s;
@@ -482,7 +486,7 @@ export class BaseEngine implements StoreEngine {
     const onClose = this.register(options.name);
     const metrics = newStoreMetrics();
     const codec = new SessionKeyCodec(new PlainKeyCodec(options.keySerde));
-    const core = this.factory.createCore(options.name, codec, options.valueSerde, metrics, false);
+    const core = this.factory.createCore(options.name, codec, options.valueSerde, metrics, false, 'session');
     const s = new SessionStoreImpl(core, metrics, options.keySerde, options.valueSerde, options, onClose);
     this.open.set(options.name, s);
     return s;

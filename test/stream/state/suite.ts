@@ -147,6 +147,8 @@ export function stateStoreSuite(v: EngineUnderTest): void {
       assert.ok(
         s.metrics.puts >= 5 && s.metrics.gets >= 4 && s.metrics.deletes === 2 && s.metrics.flushes === 1,
       );
+      if (v.persistent)
+        assert.ok(s.metrics.bytesWritten >= 6 && s.metrics.bytesRead >= 1, 'LMDB byte counters');
     });
 
     it('key-value: range scans follow serialized-byte order, bounds inclusive', () => {
@@ -585,6 +587,23 @@ export function stateStoreSuite(v: EngineUnderTest): void {
         () => e.keyValueStore({ name: 'kv', ...str }),
         (err) => isSluiceError(err, 'ALREADY_EXISTS'),
       );
+      assert.throws(
+        () => e.keyValueStore({ name: '__sluice-x', ...str }),
+        (err) => isSluiceError(err, 'INVALID_ARGUMENT'),
+      );
+      kv.close();
+      w.close();
+      if (v.persistent) {
+        // The same names under another layout are refused, not misread.
+        assert.throws(
+          () => e.sessionStore({ name: 'w', ...str, retentionMs: 100 }),
+          (err) => isSluiceError(err, 'INVALID_CONFIG'),
+        );
+        assert.throws(
+          () => e.keyValueStore({ name: 'kv', ...str, ttlMs: 10 }),
+          (err) => isSluiceError(err, 'INVALID_CONFIG'),
+        );
+      }
       await e.close();
     });
   });
