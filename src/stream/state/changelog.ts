@@ -13,6 +13,8 @@
  * TTL purges of key-value stores become tombstones at the flush that purges them; window and
  * session retention is NOT logged: the topic's own retention (cleanup.policy=compact,delete)
  * removes those, as in Kafka Streams, and a restore drops records beyond retention again.
+ * A key-value entry restored from the changelog starts a fresh TTL (records carry no write
+ * time); snapshots keep expiry times exactly.
  * Concurrency: one thread, synchronous. Crash behaviour: pending changes live in memory only
  * until flush() returns them; the caller writes them in the same Kafka transaction as the
  * outputs and offsets (issue 7), so a crash before that commit loses them together with the

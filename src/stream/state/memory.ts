@@ -73,6 +73,8 @@ export class MemoryCore<K, V> implements StoreCore<K, V> {
     const n: MemEntry<K, V> = { key, kb: EMPTY, sk: null, value, expiresAt, live: true };
     this.map.set(mk, n);
     this.pending.push(n);
+    // A store that is never scanned would otherwise keep every deleted key here forever.
+    if (this.pending.length > 2 * this.map.size + 1024) this.pending = this.pending.filter((e) => e.live);
   }
 
   delete(key: K): void {
