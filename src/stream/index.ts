@@ -55,6 +55,7 @@ export {
   DEFAULT_LATE_SINK,
   Task,
   type TaskOptions,
+  type TaskSnapshot,
 } from './runtime/task.js';
 // State stores (src/stream/state, built alongside): re-exported so users import one module.
 export * from './state/index.js';

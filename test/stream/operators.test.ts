@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   boundedOutOfOrderness,
+  CollectingSink,
   createInMemoryEngine,
   StreamApp,
+  StreamRecord,
   storeStateFactory,
+  Task,
   TestDriver,
   tumbling,
 } from '../../src/stream/index.js';
@@ -354,6 +357,37 @@ describe('idleness and commit', () => {
         .map((w) => [w.window.start, w.value]),
       [[0, 2]],
       'after 5 s without data partition 1 is idle: wm = 499',
+    );
+  });
+
+  it('a task owns only its assigned partitions; its watermark ignores the others', () => {
+    const app = new StreamApp('assigned');
+    app
+      .stream<number>('in', { partitions: 4, timestamp: (n) => n })
+      .keyBy(() => 'k')
+      .window(tumbling(10))
+      .count()
+      .to('out');
+    const sinks = new Map<string, CollectingSink>();
+    const task = new Task(app.topology(), {
+      taskId: '0_2',
+      clock: () => 0,
+      assignment: { in: [2] },
+      sinkFactory: (name) => {
+        const s = new CollectingSink(name);
+        sinks.set(name, s);
+        return s;
+      },
+    });
+    assert.throws(() => task.ingest('in', 0, [new StreamRecord(null, 1, 0)]), /does not own partition 0/);
+    task.ingest('in', 2, [new StreamRecord(null, 3, 0), new StreamRecord(null, 15, 0)], 2);
+    assert.deepEqual(
+      sinks
+        .get('out')
+        ?.all()
+        .map((r) => (r.value as { value: number }).value),
+      [1],
+      'partition 2 alone drives event time: [0,10) closed',
     );
   });
 

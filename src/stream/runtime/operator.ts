@@ -128,6 +128,17 @@ export abstract class Operator {
   restore(_snapshot: unknown): void {}
   close(): void {}
 
+  /** Event-time position for checkpoints: restored before operator state so lateness matches. */
+  snapshotWatermarks(): { current: number; inputs: number[]; idle: boolean[] } {
+    return { current: this.currentWatermark, inputs: [...this.inputWatermarks], idle: [...this.inputIdle] };
+  }
+
+  restoreWatermarks(s: { current: number; inputs: number[]; idle: boolean[] }): void {
+    this.currentWatermark = s.current;
+    this.inputWatermarks = [...s.inputs];
+    this.inputIdle = [...s.idle];
+  }
+
   protected forwardWatermark(wm: number): void {
     for (const p of this.ports) p.watermark(wm);
   }

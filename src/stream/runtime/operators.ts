@@ -43,6 +43,8 @@ export interface SourceSpec {
 export class SourceOperator extends Operator {
   tracker!: WatermarkTracker;
   private emittedIdle = false;
+  /** Partitions this task owns (issue 7: the assignment); default all declared. */
+  partitions: readonly number[] = [];
 
   constructor(readonly spec: SourceSpec) {
     super(spec.name, 0, 1);
@@ -50,12 +52,26 @@ export class SourceOperator extends Operator {
 
   override open(ctx: OperatorContext): void {
     super.open(ctx);
+    if (this.partitions.length === 0)
+      this.partitions = Array.from({ length: this.spec.partitions }, (_, i) => i);
     this.tracker = new WatermarkTracker(
       this.spec.watermark,
       this.spec.idlenessMs,
-      this.spec.partitions,
+      this.partitions,
       ctx.processingTime(),
     );
+  }
+
+  override snapshot(): unknown {
+    return this.tracker.snapshot();
+  }
+
+  override restore(s: unknown): void {
+    const now = this.ctx.processingTime();
+    for (const [p, wm] of s as Array<[number, number]>) {
+      if (wm > Number.NEGATIVE_INFINITY) this.tracker.advance(p, wm, now);
+    }
+    this.tracker.update();
   }
 
   process(): void {
@@ -164,7 +180,7 @@ export class SourceOperator extends Operator {
   advanceWatermark(watermark: number, partition?: number): void {
     const now = this.ctx.processingTime();
     if (partition !== undefined) this.tracker.advance(partition, watermark, now);
-    else for (let p = 0; p < this.spec.partitions; p++) this.tracker.advance(p, watermark, now);
+    else for (const p of this.partitions) this.tracker.advance(p, watermark, now);
     this.publishWatermark();
   }
 

@@ -70,6 +70,15 @@ export class HeapKeyedState<K, V> implements KeyedStateMap<K, V> {
   get size(): number {
     return this.entries().length;
   }
+
+  snapshot(): Array<[K, V, number]> {
+    return [...this.map].map(([k, e]) => [k, e.value, e.expiresAt]);
+  }
+
+  restore(entries: Array<[K, V, number]>): void {
+    this.map.clear();
+    for (const [k, value, expiresAt] of entries) this.map.set(k, { value, expiresAt });
+  }
 }
 
 export class HeapStateFactory implements KeyedStateFactory {
@@ -83,6 +92,18 @@ export class HeapStateFactory implements KeyedStateFactory {
     }
     return s as unknown as KeyedStateMap<K, V>;
   }
+  snapshot(): Record<string, Array<[unknown, unknown, number]>> {
+    const out: Record<string, Array<[unknown, unknown, number]>> = {};
+    for (const [name, st] of this.states) out[name] = st.snapshot();
+    return out;
+  }
+
+  restore(snap: Record<string, Array<[unknown, unknown, number]>>): void {
+    for (const [name, entries] of Object.entries(snap)) {
+      (this.open(name, {}) as HeapKeyedState<unknown, unknown>).restore(entries);
+    }
+  }
+
   /** Purges expired entries of every state (called on processing-time advance). */
   purge(): void {
     for (const s of this.states.values()) s.purge();

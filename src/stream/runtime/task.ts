@@ -28,10 +28,24 @@ export interface TaskOptions {
   readonly stateFactory?: KeyedStateFactory;
   readonly deadLetterSink?: string;
   readonly lateSink?: string;
+  /**
+   * Input partitions this task owns, by input name (issue 7: one task per partition, or the
+   * co-partitioned set). Absent inputs: all declared partitions.
+   */
+  readonly assignment?: Readonly<Record<string, readonly number[]>>;
 }
 
 export const DEFAULT_DEAD_LETTER_SINK = '__dead-letters';
 export const DEFAULT_LATE_SINK = '__late-records';
+
+export interface TaskSnapshot {
+  readonly operators: Record<
+    string,
+    { wm: { current: number; inputs: number[]; idle: boolean[] }; state: unknown }
+  >;
+  readonly state: unknown;
+  readonly offsets: Record<string, Array<[number, number]>>;
+}
 
 export interface CommitResult {
   readonly offsets: ReadonlyMap<string, ReadonlyMap<number, number>>;
@@ -74,6 +88,11 @@ export class Task {
     this.sources = built.sources;
     this.sinks = built.sinks;
     this.stateFactory = options.stateFactory ?? new HeapStateFactory(this.clock);
+    for (const [input, parts] of Object.entries(options.assignment ?? {})) {
+      const src = this.sources.get(input);
+      if (src === undefined) throw new SluiceError('NOT_FOUND', `assignment names unknown input '${input}'`);
+      src.partitions = [...parts];
+    }
     const clock = this.clock;
     const dl = this.deadLetters;
     const lr = this.lateRecords;
@@ -124,10 +143,10 @@ export class Task {
   ingest(input: string, partition: number, batch: StreamRecord[], nextOffset?: number): void {
     if (this.closed) throw new SluiceError('CLOSED', `task ${this.taskId} is closed`);
     const src = this.source(input);
-    if (!(partition >= 0 && partition < src.spec.partitions)) {
+    if (!src.partitions.includes(partition)) {
       throw new SluiceError(
         'INVALID_ARGUMENT',
-        `${input} has no partition ${partition} (${src.spec.partitions} declared)`,
+        `task ${this.taskId} does not own partition ${partition} of ${input} (owns ${src.partitions.join(', ')})`,
       );
     }
     src.ingest(partition, batch);
@@ -191,18 +210,38 @@ export class Task {
     return { offsets, durationMs: performance.now() - t0 };
   }
 
-  /** Operator-local state (timers, window panes, buffers) by operator name. */
-  snapshot(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const op of this.operators) {
-      const s = op.snapshot();
-      if (s !== undefined) out[op.name] = s;
+  /**
+   * A checkpoint of everything the task holds on the heap: per operator its event-time position
+   * and local state (timers, window panes, sessions, join buffers), heap keyed state, consumed
+   * offsets. Take it after commit()/drained() (async operators must be empty). The result
+   * references live objects: serialize or structuredClone it before processing more input.
+   * State in a StoreEngine is not included — its stores snapshot and changelog themselves.
+   */
+  snapshot(): TaskSnapshot {
+    if (this.pending() > 0) {
+      throw new SluiceError('NOT_READY', 'snapshot with async calls in flight; await drained() first');
     }
-    return out;
+    const operators: TaskSnapshot['operators'] = {};
+    for (const op of this.operators)
+      operators[op.name] = { wm: op.snapshotWatermarks(), state: op.snapshot() };
+    const sf = this.stateFactory as { snapshot?: () => unknown };
+    const offsets: Record<string, Array<[number, number]>> = {};
+    for (const [k, v] of this.offsets) offsets[k] = [...v];
+    return { operators, state: sf.snapshot?.(), offsets };
   }
 
-  restore(snapshot: Record<string, unknown>): void {
-    for (const op of this.operators) if (snapshot[op.name] !== undefined) op.restore(snapshot[op.name]);
+  /** Restores a snapshot of a task of the same topology, before any input is ingested. */
+  restore(snapshot: TaskSnapshot): void {
+    for (const op of this.operators) {
+      const s = snapshot.operators[op.name];
+      if (s === undefined) continue;
+      op.restoreWatermarks(s.wm);
+      if (s.state !== undefined) op.restore(s.state);
+    }
+    const sf = this.stateFactory as { restore?: (s: unknown) => void };
+    if (snapshot.state !== undefined) sf.restore?.(snapshot.state);
+    this.offsets.clear();
+    for (const [k, v] of Object.entries(snapshot.offsets)) this.offsets.set(k, new Map(v));
   }
 
   close(): void {

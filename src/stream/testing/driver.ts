@@ -22,7 +22,13 @@ import { CollectingSink, type Committer } from '../runtime/io.js';
 import type { KeyedStateFactory } from '../runtime/operator.js';
 import { type DeadLetter, type LateRecord, StreamRecord } from '../runtime/record.js';
 import { HeapStateFactory } from '../runtime/state.js';
-import { type CommitResult, DEFAULT_DEAD_LETTER_SINK, DEFAULT_LATE_SINK, Task } from '../runtime/task.js';
+import {
+  type CommitResult,
+  DEFAULT_DEAD_LETTER_SINK,
+  DEFAULT_LATE_SINK,
+  Task,
+  type TaskSnapshot,
+} from '../runtime/task.js';
 
 export interface TestDriverOptions {
   /** Initial processing time (ms). Default Date.now() at construction. */
@@ -37,7 +43,6 @@ export interface PipeOptions {
 }
 
 export class TestInput<V> {
-  private offsets = new Map<number, number>();
   constructor(
     private readonly driver: TestDriver,
     readonly name: string,
@@ -72,8 +77,9 @@ export class TestInput<V> {
         batch.push(new StreamRecord(v.key ?? null, v.value, v.timestamp ?? this.driver.now));
         i++;
       }
-      const next = (this.offsets.get(partition) ?? 0) + batch.length;
-      this.offsets.set(partition, next);
+      const key = `${this.name}\u0000${partition}`;
+      const next = (this.driver.offsets.get(key) ?? 0) + batch.length;
+      this.driver.offsets.set(key, next);
       this.driver.task.ingest(this.name, partition, batch, next);
     }
     return this;
@@ -106,6 +112,8 @@ export class TestDriver {
   private time: number;
   private readonly sinks = new Map<string, CollectingSink>();
   readonly stateFactory: KeyedStateFactory;
+  /** Next offset per input partition (the offsets a commit reports). */
+  readonly offsets = new Map<string, number>();
 
   constructor(app: StreamApp | Topology, options: TestDriverOptions = {}) {
     this.topology = 'graph' in app && 'topology' in app ? app.topology() : (app as Topology);
@@ -188,6 +196,19 @@ export class TestDriver {
   /** Reads a keyed state (process state `<operator>.<name>`, tables `table:<name>`). */
   state<K, V>(name: string): { get(key: K): V | undefined } {
     return this.stateFactory.open<K, V>(name, {});
+  }
+
+  /** A deep copy of the task's checkpoint (see Task.snapshot). */
+  snapshot(): TaskSnapshot {
+    return structuredClone(this.task.snapshot());
+  }
+
+  /** Restores a snapshot into this (fresh) driver's task. */
+  restore(snapshot: TaskSnapshot): void {
+    this.task.restore(structuredClone(snapshot));
+    for (const [input, parts] of Object.entries(snapshot.offsets)) {
+      for (const [p, o] of parts) this.offsets.set(`${input}\u0000${p}`, o);
+    }
   }
 
   watermarkOf(input: string): number {

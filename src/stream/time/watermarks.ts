@@ -80,10 +80,12 @@ export class WatermarkTracker {
     private readonly strategy: WatermarkStrategy,
     /** 0 or absent: partitions never go idle. */
     private readonly idlenessMs: number,
-    partitionCount: number,
+    /** The partitions this tracker waits for: a count (0..n−1) or the assigned partition ids. */
+    partitions: number | readonly number[],
     now: number,
   ) {
-    for (let p = 0; p < partitionCount; p++) this.partition(p, now);
+    const ids = typeof partitions === 'number' ? Array.from({ length: partitions }, (_, i) => i) : partitions;
+    for (const p of ids) this.partition(p, now);
   }
 
   private partition(p: number, now: number): PartitionState {
@@ -154,6 +156,11 @@ export class WatermarkTracker {
     if (s === undefined) return Number.NEGATIVE_INFINITY;
     const g = s.generator.current();
     return g > s.forced ? g : s.forced;
+  }
+
+  /** Partition watermarks for a checkpoint (restore with advance()). */
+  snapshot(): Array<[number, number]> {
+    return [...this.partitions.keys()].map((p) => [p, this.partitionWatermark(p)]);
   }
 
   isPartitionIdle(partition: number): boolean {

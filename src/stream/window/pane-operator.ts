@@ -212,11 +212,10 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
     this.purgeHeap.clear();
     this.lastPaneStart = Number.NaN;
     for (const [ps, entries] of s as Array<[number, Array<[K, A]>]>) {
-      const m = new Map(entries);
-      this.panes.set(ps, new Map());
-      this.paneFor(ps);
-      this.panes.set(ps, m);
-      this.lastPane = m;
+      this.paneFor(ps); // registers the pane's window ends and purge time
+      this.panes.set(ps, new Map(entries));
     }
+    this.lastPaneStart = Number.NaN;
+    this.lastPane = undefined;
   }
 }

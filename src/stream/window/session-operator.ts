@@ -206,6 +206,29 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     this.output.emit(out);
   }
 
+  override snapshot(): unknown {
+    const out: Array<Omit<Session<K, A>, 'dead'>> = [];
+    for (const list of this.sessions.values()) {
+      for (const { dead: _dead, ...rest } of list) out.push(rest);
+    }
+    return out;
+  }
+
+  override restore(snap: unknown): void {
+    this.sessions.clear();
+    this.fireHeap.clear();
+    this.purgeHeap.clear();
+    const wm = this.currentWatermark;
+    for (const saved of snap as Array<Omit<Session<K, A>, 'dead'>>) {
+      const s: Session<K, A> = { ...saved, dead: false };
+      let list = this.sessions.get(s.key);
+      if (list === undefined) this.sessions.set(s.key, (list = []));
+      list.push(s);
+      if (s.end - 1 > wm) this.fireHeap.push(s.end - 1, s);
+      this.purgeHeap.push(s.end - 1 + this.allowedLateness + this.gap, s);
+    }
+  }
+
   /** Live sessions, for tests and metrics. */
   stateSize(): number {
     let n = 0;
