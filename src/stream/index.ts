@@ -48,6 +48,7 @@ export {
   type Windowed,
   type WindowResultKind,
 } from './runtime/record.js';
+export { ArraySource, type RunnerMetrics, type RunnerOptions, TaskRunner } from './runtime/runner.js';
 export { HeapKeyedState, HeapStateFactory, storeStateFactory } from './runtime/state.js';
 export {
   type CommitResult,
