@@ -37,10 +37,11 @@ import type { Serde, StoreKind, StoreMetrics } from './types.js';
 type Bytes = Database<Buffer, Uint8Array>;
 const asKey = (k: RawKey): Uint8Array => k as Uint8Array;
 
-function rawLength(k: RawKey): number {
-  if (k instanceof CompositeRaw) return rawLength(k.prefix) + (Number.isNaN(k.t2) ? 8 : 16);
-  return typeof k === 'string' ? Buffer.byteLength(k) : k.length;
-}
+/**
+ * Key bytes encoded so far (all stores, one thread): a write-back reads the difference across
+ * its transaction for metrics.bytesWritten instead of measuring each key again.
+ */
+let keyBytesEncoded = 0;
 
 /** The smallest byte string greater than b (LMDB range ends are exclusive). */
 function successor(b: Uint8Array): Uint8Array {
@@ -66,17 +67,18 @@ function keyTooLong(n: number): SluiceError {
  */
 const rawKeyEncoder = {
   writeKey(key: RawKey, target: Buffer, start: number): number {
+    let pos: number;
     if (key instanceof CompositeRaw) {
-      let pos = writePlain(key.prefix, target, start, 16);
+      pos = writePlain(key.prefix, target, start, 16);
       writeOrderedInt(target, pos, key.t1);
       pos += 8;
       if (!Number.isNaN(key.t2)) {
         writeOrderedInt(target, pos, key.t2);
         pos += 8;
       }
-      return pos;
-    }
-    return writePlain(key, target, start, 0);
+    } else pos = writePlain(key, target, start, 0);
+    keyBytesEncoded += pos - start;
+    return pos;
   },
   readKey(source: Uint8Array, start: number, end: number): Buffer {
     return Buffer.from(source.subarray(start, end));
@@ -194,21 +196,21 @@ export class LmdbCore<K, V> implements StoreCore<K, V> {
     // The overlay is dropped only after the transaction committed: a failed write-back
     // (map full, I/O error) leaves every change cached, readable and retried at next flush.
     let bytes = 0;
+    const keyBytesBefore = keyBytesEncoded;
     this.db.transactionSync(() => {
       for (const d of overlay.values()) {
-        const raw = this.codec.rawKey(d.key as K);
-        const kb = asKey(raw);
+        const kb = asKey(this.codec.rawKey(d.key as K));
         if (d.value === TOMB) {
           this.db.remove(kb);
         } else {
           const vb = this.encodeValue(d.value, d.expiresAt);
-          bytes += rawLength(raw) + vb.length;
+          bytes += vb.length;
           this.db.put(kb, vb as Buffer);
         }
       }
     });
     this.overlay = this.newOverlay();
-    this.metrics.bytesWritten += bytes;
+    this.metrics.bytesWritten += bytes + (keyBytesEncoded - keyBytesBefore);
   }
 
   /** LMDB's range merged with the overlay's; the overlay wins on equal keys. */

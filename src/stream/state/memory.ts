@@ -3,13 +3,15 @@
  *
  * Format: Map<mapKey, Entry> for point operations (mapKey from codec.ts: the key itself for
  * identity serdes). Order for range scans is a SortedIndex (sorted.ts) keyed by the latin1
- * string of the key bytes. New keys wait in `pending` without their bytes and enter the index
+ * string of the key bytes, built at the first scan (a store never scanned never computes key
+ * bytes). After that, new keys wait in `pending` without their bytes and enter the index
  * at the next scan — one by one (O(log n) each) when few, by one sorted merge when many —
  * so point writes never pay for order and a scan after p new keys costs O(p log n), not O(n)
  * (a session store scans after nearly every put). Deletes only flip `live`; dead entries
  * are compacted once they are half the index.
- * Invariants: every live entry is in the map and in index ∪ pending exactly once; an entry
- * object never changes key; a deleted entry is never revived (a re-put makes a new entry).
+ * Invariants: every live entry is in the map and, once scanned, in index ∪ pending exactly
+ * once; an entry object never changes key; a deleted entry is never revived (a re-put makes a
+ * new entry).
  * Concurrency: one thread. Scans survive writes made while they are suspended (sorted.ts).
  * Crash behaviour: nothing is durable; a crashed task restores from the changelog or a
  * snapshot. Values are held by reference: treat a value as immutable once put.
@@ -40,6 +42,8 @@ export class MemoryCore<K, V> implements StoreCore<K, V> {
   private pending: MemEntry<K, V>[] = [];
   /** Dead entries still in the index. */
   private dead = 0;
+  /** Whether the store was ever scanned; until then nothing is indexed or queued. */
+  private scanned = false;
 
   constructor(
     readonly codec: KeyCodec<K>,
@@ -72,8 +76,9 @@ export class MemoryCore<K, V> implements StoreCore<K, V> {
     }
     const n: MemEntry<K, V> = { key, kb: EMPTY, sk: null, value, expiresAt, live: true };
     this.map.set(mk, n);
+    if (!this.scanned) return; // the first scan indexes the whole map at once
     this.pending.push(n);
-    // A store that is never scanned would otherwise keep every deleted key here forever.
+    // Between scans, deleted keys would otherwise pile up here.
     if (this.pending.length > 2 * this.map.size + 1024) this.pending = this.pending.filter((e) => e.live);
   }
 
@@ -92,6 +97,10 @@ export class MemoryCore<K, V> implements StoreCore<K, V> {
 
   /** Moves pending entries into the index: one by one when few, by a sorted merge when many. */
   private ensureIndexed(): void {
+    if (!this.scanned) {
+      this.scanned = true;
+      this.pending = [...this.map.values()];
+    }
     if (this.pending.length > 0) {
       const add: MemEntry<K, V>[] = [];
       for (const e of this.pending) {
@@ -174,6 +183,7 @@ export class MemoryCore<K, V> implements StoreCore<K, V> {
     this.index.clear();
     this.pending = [];
     this.dead = 0;
+    this.scanned = false;
   }
 
   close(): void {}
