@@ -12,6 +12,7 @@ import {
   StreamApp,
   StreamRecord,
   storeStateFactory,
+  summing,
   Task,
   TestDriver,
   tumbling,
@@ -232,6 +233,61 @@ describe('tables and joins', () => {
       bufferedCount(): number;
     };
     assert.equal(join.bufferedCount(), 0, 'buffers are cleaned once no match is possible');
+  });
+});
+
+describe('window join and rolling aggregation', () => {
+  interface Person {
+    id: number;
+    name: string;
+    ts: number;
+  }
+  interface Auction {
+    seller: number;
+    item: string;
+    ts: number;
+  }
+
+  it('window join pairs same-key records of the same window when it closes (Nexmark q8 shape)', () => {
+    const app = new StreamApp('wj');
+    const persons = app.stream<Person>('persons', { timestamp: (p) => p.ts }).keyBy((p) => p.id);
+    const auctions = app.stream<Auction>('auctions', { timestamp: (a) => a.ts }).keyBy((a) => a.seller);
+    const out = persons.windowJoin(auctions, tumbling(10), (p, a) => `${p.name}:${a.item}`).to('out');
+    const d = new TestDriver(app, { startTime: 0 });
+    d.input<Person>('persons').pipeAll([
+      { value: { id: 1, name: 'ann', ts: 1 } },
+      { value: { id: 2, name: 'bob', ts: 2 } },
+      { value: { id: 3, name: 'cy', ts: 12 } },
+    ]);
+    d.input<Auction>('auctions').pipeAll([
+      { value: { seller: 1, item: 'lamp', ts: 5 } },
+      { value: { seller: 1, item: 'desk', ts: 9 } },
+      { value: { seller: 2, item: 'vase', ts: 11 } }, // other window than bob's
+      { value: { seller: 3, item: 'rug', ts: 13 } },
+    ]);
+    assert.deepEqual(d.output(out).values(), ['ann:lamp', 'ann:desk'], 'window [0,10) closed at wm 11');
+    d.end();
+    assert.deepEqual(d.output(out).values(), ['ann:lamp', 'ann:desk', 'cy:rug']);
+  });
+
+  it('rolling aggregate emits the updated result per key for every record', () => {
+    const app = new StreamApp('roll');
+    const out = app
+      .stream<Auction>('auctions')
+      .keyBy((a) => a.seller)
+      .aggregate(summing((a: Auction) => a.item.length))
+      .to('out');
+    const d = new TestDriver(app, { startTime: 0 });
+    d.input<Auction>('auctions').pipeAll(
+      ['ab', 'c', 'def', 'gh'].map((item, i) => ({ value: { seller: i % 2, item, ts: i } })),
+    );
+    assert.deepEqual(
+      d
+        .output(out)
+        .records()
+        .map((r) => `${r.key}=${r.value}`),
+      ['0=2', '1=1', '0=5', '1=3'],
+    );
   });
 });
 

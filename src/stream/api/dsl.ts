@@ -20,7 +20,7 @@ import type { InputRef, LogicalGraph, NewNode } from '../plan/logical.js';
 import type { AsyncOptions, ProcessFunction } from '../runtime/operators.js';
 import type { StreamRecord, Windowed } from '../runtime/record.js';
 import { type AggregateFunction, counting, reducing } from '../window/aggregate.js';
-import type { WindowAssigner } from '../window/assigners.js';
+import type { SlidingWindows, TumblingWindows, WindowAssigner } from '../window/assigners.js';
 import type { Trigger } from '../window/triggers.js';
 
 interface Node {
@@ -246,6 +246,41 @@ export class KeyedStream<V, K> extends Stream<V, K> {
         name,
         inputs: [this.ref, other.ref],
       }),
+    );
+  }
+
+  /**
+   * Window join (Flink's): every pair of this and `other` with the same key in the same tumbling
+   * or sliding window, joined when the window closes; result timestamp end − 1.
+   */
+  windowJoin<V2, R>(
+    other: KeyedStream<V2, K>,
+    assigner: TumblingWindows | SlidingWindows,
+    joiner: (left: V, right: V2) => R,
+    name?: string,
+  ): KeyedStream<R, K> {
+    return new KeyedStream(
+      this.graph,
+      add(this.graph, { kind: 'windowJoin', assigner, joiner, name, inputs: [this.ref, other.ref] }),
+    );
+  }
+
+  /**
+   * Rolling aggregation per key without windows (Kafka Streams' KGroupedStream.aggregate):
+   * emits the key's updated result for every record; the accumulator is keyed state.
+   */
+  aggregate<A, R>(agg: AggregateFunction<V, A, R>, name?: string): KeyedStream<R, K> {
+    return this.process<R>(
+      {
+        processElement(value, ctx) {
+          const state = ctx.state<A>('acc');
+          const prev = state.get();
+          const acc = agg.add(prev === undefined ? agg.createAccumulator() : prev, value);
+          state.set(acc);
+          ctx.emit(agg.getResult(acc));
+        },
+      },
+      name,
     );
   }
 

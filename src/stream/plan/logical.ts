@@ -8,7 +8,7 @@
  */
 import type { AsyncOptions, ProcessFunction, SourceSpec, StageSpec } from '../runtime/operators.js';
 import type { AggregateFunction } from '../window/aggregate.js';
-import type { WindowAssigner } from '../window/assigners.js';
+import type { SlidingWindows, TumblingWindows, WindowAssigner } from '../window/assigners.js';
 import type { Trigger } from '../window/triggers.js';
 
 export interface InputRef {
@@ -39,6 +39,11 @@ export type LogicalNode =
   | (Base & { kind: 'table'; tableName: string })
   | (Base & { kind: 'tableJoin'; tableName: string; joiner: (v: any, t: any) => any; left: boolean })
   | (Base & { kind: 'intervalJoin'; lowerMs: number; upperMs: number; joiner: (l: any, r: any) => any })
+  | (Base & {
+      kind: 'windowJoin';
+      assigner: TumblingWindows | SlidingWindows;
+      joiner: (l: any, r: any) => any;
+    })
   | (Base & { kind: 'async'; fn: (v: any) => Promise<any>; options: AsyncOptions })
   | (Base & { kind: 'sink'; sinkName: string; serializer?: { serialize(v: any): Uint8Array } });
 /* biome-ignore-end lint/suspicious/noExplicitAny: end */

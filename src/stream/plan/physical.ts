@@ -26,6 +26,7 @@ import {
   TableOperator,
   UnionOperator,
 } from '../runtime/operators.js';
+import { WindowJoinOperator } from '../window/join-operator.js';
 import { PaneWindowOperator } from '../window/pane-operator.js';
 import { SessionWindowOperator } from '../window/session-operator.js';
 import { TriggeredWindowOperator } from '../window/triggered-operator.js';
@@ -46,7 +47,7 @@ export interface TaskOperators {
   readonly sinks: Map<string, SinkOperator>;
 }
 
-const STATEFUL_KEYED = new Set(['process', 'window', 'tableJoin', 'intervalJoin', 'table']);
+const STATEFUL_KEYED = new Set(['process', 'window', 'tableJoin', 'intervalJoin', 'windowJoin', 'table']);
 
 export class Topology {
   readonly nodes: PhysicalNode[] = [];
@@ -147,6 +148,8 @@ export class Topology {
         return new StreamTableJoinOperator(n.name, n.tableName, n.joiner, n.left);
       case 'intervalJoin':
         return new IntervalJoinOperator(n.name, n.lowerMs, n.upperMs, n.joiner);
+      case 'windowJoin':
+        return new WindowJoinOperator(n.name, n.assigner, n.joiner);
       case 'async':
         return new AsyncOperator(n.name, n.fn, n.options);
       case 'sink':
