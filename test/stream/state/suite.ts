@@ -452,6 +452,32 @@ export function stateStoreSuite(v: EngineUnderTest): void {
       assert.equal(s.metrics.changelogEntries, 4);
     });
 
+    it('clear: removes everything; a changelogging store logs a tombstone per cleared entry', () => {
+      const s = kvStore(v, engine, { name: name(), ...str });
+      s.put('a', 1);
+      s.put('b', 2);
+      s.flush();
+      s.put('c', 3);
+      s.clear();
+      assert.deepEqual([...s.all()], []);
+      assert.equal(s.get('a'), undefined);
+      const entries = s.flush();
+      assert.equal(s.approximateCount(), 0);
+      if (v.changelog) {
+        const hex = (t: string): string => Buffer.from(t).toString('hex');
+        assert.deepEqual(
+          entriesByKey(entries),
+          new Map([
+            [hex('a'), null],
+            [hex('b'), null],
+            [hex('c'), null],
+          ]),
+        );
+      } else assert.deepEqual(entries, []);
+      s.put('d', 4);
+      assert.deepEqual(keysOf(s.all()), ['d']);
+    });
+
     it('snapshot and restore round-trip through a directory and a byte stream, across engines', async () => {
       const kv = kvStore(v, engine, { name: name(), keySerde: stringSerde, valueSerde: jsonSerde<object>() });
       for (let i = 0; i < 3000; i++) kv.put(`key-${i}`, { i, pad: 'x'.repeat(i % 50) });
