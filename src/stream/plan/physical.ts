@@ -3,7 +3,8 @@
  *
  * Decisions: (1) operator chaining — a run of stateless stages (map, filter, flatMap, keyBy)
  * where each stage is the only consumer of the previous one fuses into one ChainOperator, so a
- * batch crosses the run in one call; (2) key-changing boundaries — a keyed stateful operator
+ * batch crosses the run in one call; a run right behind a source fuses into the source itself
+ * (up to the first flatMap), so timestamps and stages are one loop; (2) key-changing boundaries — a keyed stateful operator
  * downstream of a keyBy is marked `repartition`, where issue 7 inserts the
  * `<app>-<operator>-repartition` topic; inside one task the key is already on the record.
  *
@@ -61,10 +62,16 @@ export class Topology {
       const changes = n.kind === 'stage' && n.stage.kind === 'keyBy';
       keyChanged.set(n.id, (upstreamChanged || changes) && !STATEFUL_KEYED.has(n.kind));
       const prev = n.inputs.length === 1 ? g.nodes[n.inputs[0].node] : undefined;
+      const prevPhysical =
+        prev === undefined ? undefined : this.nodes[this.logicalToPhysical.get(prev.id) as number];
+      // Stateless stages chain onto a chain, or onto their source (one generated loop from
+      // timestamp extraction to the last stage) — except flatMap, which a source cannot fuse.
+      const intoSource = prevPhysical?.logical[0].kind === 'source';
       if (
         n.kind === 'stage' &&
         prev !== undefined &&
-        prev.kind === 'stage' &&
+        (prev.kind === 'stage' || prev.kind === 'source') &&
+        !(intoSource && n.stage.kind === 'flatMap') &&
         n.inputs[0].port === 0 &&
         g.consumers(prev.id, 0).length === 1
       ) {
@@ -113,7 +120,10 @@ export class Topology {
     const n = p.logical[0];
     switch (n.kind) {
       case 'source':
-        return new SourceOperator(n.spec);
+        return new SourceOperator(
+          n.spec,
+          p.logical.slice(1).map((l) => (l as LogicalNode & { stage: StageSpec }).stage),
+        );
       case 'stage':
         return new ChainOperator(
           p.logical.map((l) => l.name).join('+'),

@@ -46,8 +46,65 @@ export class SourceOperator extends Operator {
   /** Partitions this task owns (issue 7: the assignment); default all declared. */
   partitions: readonly number[] = [];
 
-  constructor(readonly spec: SourceSpec) {
+  /** Extracts, validates and stores timestamps in place, compacting out bad records; returns the max. */
+  private readonly stamp: (
+    batch: StreamRecord[],
+    limit: number,
+    bad: (r: StreamRecord, ts: number, limit: number) => void,
+    fail: (stage: number, r: StreamRecord, e: unknown) => void,
+  ) => number;
+  private readonly onBadTimestamp = (r: StreamRecord, ts: number, limit: number) =>
+    this.badTimestamp(r, ts, limit);
+  private readonly onExtractError = (stage: number, r: StreamRecord, e: unknown) =>
+    this.ctx.deadLetter(
+      'user-function',
+      stage < 0 ? `${this.name}.timestamp` : this.stages[stage].name,
+      r,
+      e,
+    );
+
+  constructor(
+    readonly spec: SourceSpec,
+    /** Stateless stages fused behind the source (no flatMap): see plan/physical.ts. */
+    readonly stages: readonly StageSpec[] = [],
+  ) {
     super(spec.name, 0, 1);
+    // Generated per source so every user call is monomorphic (see ChainOperator). The batch's
+    // max timestamp counts every valid record, also those a fused filter drops: event time is
+    // the source's progress.
+    const body = `
+      return function stamp(batch, limit, bad, fail) {
+        const n = batch.length;
+        let i = 0, j = 0, s = -1, max = -Infinity;
+        while (i < n) {
+          try {
+            for (; i < n; i++) {
+              const r = batch[i];
+              s = -1;
+              const ts = ${spec.timestamp === undefined ? 'r.timestamp' : 'extract(r.value)'};
+              if (!(ts >= 0 && ts <= limit)) {
+                bad(r, ts, limit);
+                continue;
+              }
+              r.timestamp = ts;
+              if (ts > max) max = ts;
+              let v = r.value;
+              ${stageLines(stages).join('\n              ')}
+              r.value = v;
+              batch[j++] = r;
+            }
+          } catch (e) {
+            fail(s, batch[i], e);
+            i++;
+          }
+        }
+        batch.length = j;
+        return max;
+      };`;
+    this.stamp = new Function('extract', ...stages.map((_, k) => `f${k}`), body)(
+      spec.timestamp,
+      ...stages.map((st) => st.fn),
+    );
   }
 
   override open(ctx: OperatorContext): void {
@@ -85,31 +142,8 @@ export class SourceOperator extends Operator {
     if (spec.deserializer !== undefined) batch = this.deserialize(batch);
     if (spec.key !== undefined) batch = this.extractKeys(batch);
     const limit = now + spec.maxFutureMs;
-    const extract = spec.timestamp;
-    let max = Number.NEGATIVE_INFINITY;
-    let j = 0;
-    let i = 0;
-    const n = batch.length;
-    while (i < n) {
-      try {
-        for (; i < n; i++) {
-          const r = batch[i];
-          const ts = extract === undefined ? r.timestamp : extract(r.value);
-          if (ts >= 0 && ts <= limit) {
-            r.timestamp = ts;
-            if (ts > max) max = ts;
-            batch[j++] = r;
-          } else {
-            this.badTimestamp(r, ts, limit);
-          }
-        }
-      } catch (e) {
-        this.ctx.deadLetter('user-function', `${this.name}.timestamp`, batch[i], e);
-        i++;
-      }
-    }
-    batch.length = j;
-    if (j > 0) {
+    const max = this.stamp(batch, limit, this.onBadTimestamp, this.onExtractError);
+    if (batch.length > 0) {
       this.output.emit(batch);
       this.tracker.onRecords(partition, max, now);
     }
@@ -225,6 +259,24 @@ export interface StageSpec {
  */
 type Segment = (batch: StreamRecord[]) => StreamRecord[];
 
+/** Loop-body code of stages (map, filter, keyBy, mapRecord) over `r`, `v`, stage index `s`. */
+function stageLines(stages: readonly StageSpec[]): string[] {
+  return stages.map((st, k) => {
+    switch (st.kind) {
+      case 'map':
+        return `s = ${k}; v = f${k}(v);`;
+      case 'filter':
+        return `s = ${k}; if (!f${k}(v)) continue;`;
+      case 'keyBy':
+        return `s = ${k}; r.key = f${k}(v);`;
+      case 'mapRecord':
+        return `s = ${k}; r.value = v; f${k}(r); v = r.value;`;
+      default:
+        throw new SluiceError('INTERNAL', `cannot compile stage ${st.kind}`);
+    }
+  });
+}
+
 export class ChainOperator extends Operator {
   private readonly segments: Segment[];
 
@@ -249,20 +301,7 @@ export class ChainOperator extends Operator {
   }
 
   private compile(stages: readonly StageSpec[]): Segment {
-    const lines = stages.map((st, k) => {
-      switch (st.kind) {
-        case 'map':
-          return `s = ${k}; v = f${k}(v);`;
-        case 'filter':
-          return `s = ${k}; if (!f${k}(v)) continue;`;
-        case 'keyBy':
-          return `s = ${k}; r.key = f${k}(v);`;
-        case 'mapRecord':
-          return `s = ${k}; r.value = v; f${k}(r); v = r.value;`;
-        default:
-          throw new SluiceError('INTERNAL', `cannot compile stage ${st.kind}`);
-      }
-    });
+    const lines = stageLines(stages);
     const body = `
       return function chain(batch) {
         const n = batch.length;
