@@ -15,8 +15,9 @@
  * an accepted record that touches it always finds it (Flink would open a second session
  * there, which no SQL sessionization reproduces).
  *
- * Format: Map<key, Session[]> (few per key); fire and purge min-heaps hold one entry per session,
- * rescheduled lazily when popped after the session grew (no heap push per record).
+ * Format: Map<key, Session[]> (few per key); the fire heap holds one entry per open session,
+ * rescheduled lazily when popped after the session grew (no heap push per record); the purge
+ * heap holds sessions once they have been emitted.
  */
 import { Operator } from '../runtime/operator.js';
 import { StreamRecord, type Windowed, type WindowResultKind } from '../runtime/record.js';
@@ -24,17 +25,20 @@ import { TimerHeap } from '../time/timers.js';
 import type { AggregateFunction } from './aggregate.js';
 import type { SessionWindows } from './assigners.js';
 
-interface Session<K, A> {
-  key: K;
-  start: number;
-  end: number;
-  acc: A;
-  dead: boolean;
+/** One session; a class so every session shares one hidden class (monomorphic field access). */
+class Session<K, A> {
+  dead = false;
   /** Bounds and result of the last emission, if any. */
-  emittedStart: number;
-  emittedEnd: number;
-  emitted: unknown;
-  hasEmitted: boolean;
+  emittedStart = 0;
+  emittedEnd = 0;
+  emitted: unknown = null;
+  hasEmitted = false;
+  constructor(
+    public key: K,
+    public start: number,
+    public end: number,
+    public acc: A,
+  ) {}
 }
 
 export class SessionWindowOperator<K, V, A, R> extends Operator {
@@ -105,17 +109,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
       i--;
     }
     if (target === undefined) {
-      target = {
-        key,
-        start: ts,
-        end: newEnd,
-        acc: agg.add(agg.createAccumulator(), value),
-        dead: false,
-        emittedStart: 0,
-        emittedEnd: 0,
-        emitted: undefined,
-        hasEmitted: false,
-      };
+      target = new Session<K, A>(key, ts, newEnd, agg.add(agg.createAccumulator(), value));
       list.push(target);
       isNew = true;
     } else {
@@ -135,7 +129,6 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     } else if (isNew || wasEmitted) {
       this.fireHeap.push(target.end - 1, target);
     }
-    if (isNew) this.purgeHeap.push(target.end - 1 + this.allowedLateness + this.gap, target);
   }
 
   private retract(s: Session<K, A>): void {
@@ -150,6 +143,9 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
   }
 
   private emit(s: Session<K, A>, kind: WindowResultKind): void {
+    // Only emitted sessions can be purge candidates (purge time > fire time), so the purge
+    // heap holds fired sessions only.
+    this.purgeHeap.push(s.end - 1 + this.allowedLateness + this.gap, s);
     let value: R;
     try {
       value = this.agg.getResult(s.acc);
@@ -207,9 +203,11 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
   }
 
   override snapshot(): unknown {
-    const out: Array<Omit<Session<K, A>, 'dead'>> = [];
+    const out: unknown[][] = [];
     for (const list of this.sessions.values()) {
-      for (const { dead: _dead, ...rest } of list) out.push(rest);
+      for (const s of list) {
+        out.push([s.key, s.start, s.end, s.acc, s.emittedStart, s.emittedEnd, s.emitted, s.hasEmitted]);
+      }
     }
     return out;
   }
@@ -219,8 +217,14 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     this.fireHeap.clear();
     this.purgeHeap.clear();
     const wm = this.currentWatermark;
-    for (const saved of snap as Array<Omit<Session<K, A>, 'dead'>>) {
-      const s: Session<K, A> = { ...saved, dead: false };
+    for (const [key, start, end, acc, emittedStart, emittedEnd, emitted, hasEmitted] of snap as Array<
+      [K, number, number, A, number, number, unknown, boolean]
+    >) {
+      const s = new Session<K, A>(key, start, end, acc);
+      s.emittedStart = emittedStart;
+      s.emittedEnd = emittedEnd;
+      s.emitted = emitted;
+      s.hasEmitted = hasEmitted;
       let list = this.sessions.get(s.key);
       if (list === undefined) this.sessions.set(s.key, (list = []));
       list.push(s);
