@@ -149,6 +149,28 @@ describe('session windows', () => {
   });
 });
 
+describe('processing-time windows (ingestion time)', () => {
+  it('windows by arrival time, closed by the processing-time clock', () => {
+    const app = new StreamApp('pt');
+    const out = app
+      .stream<E>('in', { ingestionTime: true })
+      .keyBy((e) => e.k)
+      .window(tumbling(1000))
+      .count()
+      .to('out');
+    const d = new TestDriver(app, { startTime: 0 });
+    const input = d.input<E>('in');
+    input.pipe({ k: 'a', ts: 999_999, v: 0 }); // event timestamps are ignored
+    d.advanceProcessingTime(500);
+    input.pipe({ k: 'a', ts: 0, v: 0 });
+    d.advanceProcessingTime(700); // now 1200: window [0,1000) closes
+    input.pipe({ k: 'a', ts: 0, v: 0 });
+    assert.deepEqual(fmt(d.output(out).values()), ['final:a[0,1000)=2']);
+    d.advanceProcessingTime(1000);
+    assert.deepEqual(fmt(d.output(out).values()), ['final:a[0,1000)=2', 'final:a[1000,2000)=1']);
+  });
+});
+
 describe('global windows and triggers', () => {
   it('count trigger fires and purges every n records per key', () => {
     const app = new StreamApp('g');

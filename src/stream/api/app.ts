@@ -25,6 +25,11 @@ export interface InputOptions<V> {
   readonly idleness?: number;
   /** Values arrive as bytes and are deserialized by this (failures → dead letters). */
   readonly serde?: Deserializer<V>;
+  /**
+   * Ingestion time: timestamps are the processing time of arrival and event time follows the
+   * processing-time clock, so windows become processing-time windows. Ignores timestamp/watermark.
+   */
+  readonly ingestionTime?: boolean;
 }
 
 export interface TableOptions<K, V> extends InputOptions<V> {
@@ -69,6 +74,7 @@ export class StreamApp {
         watermark: options.watermark ?? boundedOutOfOrderness(0),
         idlenessMs: options.idleness ?? 0,
         maxFutureMs: this.maxFutureMs,
+        ingestionTime: options.ingestionTime,
       },
     });
   }
