@@ -41,7 +41,7 @@ export async function rateService(currency: string): Promise<number> {
 
 export function enrichmentApp() {
   const app = new StreamApp('order-enrichment');
-  const customers = app.table<Customer | null, string>('customers', { key: (c) => c?.id ?? '' });
+  const customers = app.table<Customer, string>('customers', { key: (c) => c.id });
   const orders = app.stream<Order>('orders').keyBy((o) => o.customerId);
   const { matched, unmatched } = orders
     .leftJoin(customers, (o, c) => ({ order: o, customer: c ?? undefined }))

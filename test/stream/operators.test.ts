@@ -187,7 +187,7 @@ describe('tables and joins', () => {
 
   it('stream–table join enriches with the latest row; left join keeps misses; deletes apply', () => {
     const app = new StreamApp('enrich');
-    const customers = app.table<Customer | null, string>('customers');
+    const customers = app.table<Customer>('customers');
     const orders = app.stream<Order>('orders').keyBy((o) => o.customer);
     const inner = orders.join(customers, (o, c) => `${o.amount}:${c?.tier}`).to('inner');
     const left = orders.leftJoin(customers, (o, c) => `${o.amount}:${c?.tier ?? 'unknown'}`).to('left');
@@ -202,6 +202,19 @@ describe('tables and joins', () => {
     assert.deepEqual(d.output(inner).values(), ['10:gold', '30:platinum']);
     assert.deepEqual(d.output(left).values(), ['10:gold', '20:unknown', '30:platinum', '40:unknown']);
     assert.equal(d.state<string, Customer>('table:customers').get('c1'), undefined);
+  });
+
+  it('a table keyed by a field still deletes on a tombstone carrying the record key', () => {
+    const app = new StreamApp('tomb');
+    const customers = app.table<Customer>('customers', { key: (c) => c.id });
+    const out = customers.toStream().to('changes');
+    const d = new TestDriver(app, { startTime: 0 });
+    d.input<Customer | null>('customers').pipe({ id: 'c1', tier: 'gold' }, { key: 'ignored' });
+    assert.equal(d.state<string, Customer>('table:customers').get('c1')?.tier, 'gold');
+    d.input<Customer | null>('customers').pipe(null, { key: 'c1' });
+    assert.equal(d.state<string, Customer>('table:customers').get('c1'), undefined);
+    assert.deepEqual(d.output(out).values(), [{ id: 'c1', tier: 'gold' }], 'toStream drops tombstones');
+    assert.equal(d.deadLetters().length, 0);
   });
 
   it('interval join matches within bounds, drops late records to the side, cleans its buffers', () => {

@@ -33,7 +33,7 @@ export interface InputOptions<V> {
 }
 
 export interface TableOptions<K, V> extends InputOptions<V> {
-  /** Key of a row; default the record key. */
+  /** Key of a row; default the record key. Tombstones (null values) always use the record key. */
   readonly key?: (value: V) => K;
 }
 
@@ -84,7 +84,10 @@ export class StreamApp {
     return new Stream(this.graph, { node: this.source(name, options).id, port: 0 });
   }
 
-  /** A changelog input materialized as a table: latest value per key, null value deletes. */
+  /**
+   * A changelog input materialized as a table: latest value per key; a null (or undefined)
+   * value with a record key deletes the row (a Kafka tombstone).
+   */
   table<V, K = string>(name: string, options: TableOptions<K, V> = {}): Table<K, V> {
     const src = this.source(name, options, options.key);
     const keyed = new KeyedStream<V, K>(this.graph, { node: src.id, port: 0 });

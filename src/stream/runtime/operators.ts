@@ -205,7 +205,8 @@ export class SourceOperator extends Operator {
       try {
         for (; i < n; i++) {
           const r = batch[i];
-          r.key = f(r.value);
+          // Tombstones (null / undefined values of a table's changelog) keep the record key.
+          if (r.value !== null && r.value !== undefined) r.key = f(r.value);
           batch[j++] = r;
         }
       } catch (e) {
