@@ -149,6 +149,48 @@ describe('session windows', () => {
   });
 });
 
+describe('early results (earlyEveryMs)', () => {
+  for (const [name, assigner] of [
+    ['sliding', sliding(100, 50)],
+    ['session', session(100)],
+  ] as const) {
+    it(`${name}: changed open windows emit 'early' each interval, then 'final'`, () => {
+      const app = new StreamApp(`early-${name}`);
+      const out = app
+        .stream<E>('in', { timestamp: (e) => e.ts })
+        .keyBy((e) => e.k)
+        .window(assigner, { earlyEveryMs: 1000 })
+        .aggregate(summing((e) => e.v))
+        .to('out');
+      const d = new TestDriver(app, { startTime: 0 });
+      const input = d.input<E>('in');
+      d.advanceProcessingTime(0); // arms the interval
+      input.pipe({ k: 'a', ts: 10, v: 1 });
+      input.pipe({ k: 'a', ts: 20, v: 2 });
+      d.advanceProcessingTime(1000);
+      d.advanceProcessingTime(1000); // nothing changed: no new early results
+      input.pipe({ k: 'a', ts: 30, v: 4 });
+      d.advanceProcessingTime(1000);
+      d.end();
+      const res = d.output(out).values();
+      const kinds = res.map((w) => w.kind);
+      assert.ok(kinds.indexOf('final') > kinds.lastIndexOf('early'), 'finals come after earlies');
+      const lastEarly = new Map<string, number>();
+      const finals = new Map<string, number>();
+      for (const w of res) {
+        const id = `${w.window.start},${w.window.end}`;
+        if (w.kind === 'early') lastEarly.set(id, w.value);
+        if (w.kind === 'final') finals.set(id, w.value);
+      }
+      assert.ok(lastEarly.size > 0, 'early results were emitted');
+      // With no input after the last early firing, finals equal the last early results.
+      for (const [id, v] of finals) if (lastEarly.has(id)) assert.equal(lastEarly.get(id), v, id);
+      const earlies = res.filter((w) => w.kind === 'early').map((w) => w.value);
+      assert.deepEqual(earlies.slice(0, name === 'session' ? 1 : 2), name === 'session' ? [3] : [3, 3]);
+    });
+  }
+});
+
 describe('processing-time windows (ingestion time)', () => {
   it('windows by arrival time, closed by the processing-time clock', () => {
     const app = new StreamApp('pt');

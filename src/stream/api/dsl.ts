@@ -149,8 +149,16 @@ export class Stream<V, K = unknown> implements Node {
 export interface WindowOptions {
   /** Records up to this many ms behind a window's close still update it (default 0). */
   readonly allowedLateness?: number;
-  /** Extra firings (early results) or, for global windows, the only firings. */
+  /**
+   * Custom trigger (tumbling and global windows): extra firings (early results) or, for global
+   * windows, the only firings.
+   */
   readonly trigger?: Trigger;
+  /**
+   * Early results for any time window: every this many ms of processing time, open windows
+   * (sessions) whose result changed emit it as 'early'; the final result follows at close.
+   */
+  readonly earlyEveryMs?: number;
   readonly name?: string;
 }
 
@@ -308,6 +316,7 @@ export class WindowedStream<V, K> {
       agg,
       allowedLateness: lateness,
       trigger: this.options.trigger,
+      earlyEveryMs: this.options.earlyEveryMs,
       name: name ?? this.options.name,
       inputs: [this.keyed.ref],
     });

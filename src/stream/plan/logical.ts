@@ -35,6 +35,7 @@ export type LogicalNode =
       agg: AggregateFunction<any, any, any>;
       allowedLateness: number;
       trigger?: Trigger;
+      earlyEveryMs?: number;
     })
   | (Base & { kind: 'table'; tableName: string })
   | (Base & { kind: 'tableJoin'; tableName: string; joiner: (v: any, t: any) => any; left: boolean })

@@ -138,6 +138,12 @@ export class Topology {
       case 'window': {
         const a = n.assigner;
         if (n.trigger !== undefined) {
+          if (n.earlyEveryMs !== undefined) {
+            throw new SluiceError(
+              'INVALID_CONFIG',
+              `${n.name}: use either a trigger or earlyEveryMs, not both`,
+            );
+          }
           if (a.kind !== 'tumbling' && a.kind !== 'global') {
             throw new SluiceError(
               'UNSUPPORTED',
@@ -146,11 +152,13 @@ export class Topology {
           }
           return new TriggeredWindowOperator(n.name, a, n.agg, n.trigger, n.allowedLateness);
         }
-        if (a.kind === 'session') return new SessionWindowOperator(n.name, a, n.agg, n.allowedLateness);
+        if (a.kind === 'session') {
+          return new SessionWindowOperator(n.name, a, n.agg, n.allowedLateness, n.earlyEveryMs);
+        }
         if (a.kind === 'global') {
           throw new SluiceError('INVALID_CONFIG', `${n.name}: a global window needs a trigger`);
         }
-        return new PaneWindowOperator(n.name, a, n.agg, n.allowedLateness);
+        return new PaneWindowOperator(n.name, a, n.agg, n.allowedLateness, n.earlyEveryMs);
       }
       case 'table':
         return new TableOperator(n.name, n.tableName);

@@ -13,6 +13,9 @@
  * window that already closed re-emits that (key, window) as 'update' after the batch. A pane is
  * dropped once its last window can take no more records (lastEnd − 1 + L ≤ W).
  *
+ * Early results (earlyEveryMs > 0): every earlyEveryMs of processing time, each open window
+ * containing a pane that changed emits the changed keys' current result as 'early'.
+ *
  * Concurrency: one task, synchronous. Crash: panes are heap state; snapshot()/restore().
  */
 import { Operator } from '../runtime/operator.js';
@@ -33,12 +36,17 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
   private lastPaneStart = Number.NaN;
   private lastPane: Map<K, A> | undefined;
   private out: StreamRecord[] = [];
+  /** Keys changed since the last early firing → a pane they changed (early results only). */
+  private dirty: Map<K, number> | undefined;
+  private nextEarly = Number.NaN;
 
   constructor(
     name: string,
     assigner: TumblingWindows | SlidingWindows,
     readonly agg: AggregateFunction<V, A, R>,
     readonly allowedLateness: number,
+    /** Early results: every this many ms of processing time, open windows whose keys changed. */
+    readonly earlyEveryMs = 0,
   ) {
     super(name, 1, 2);
     this.size = assigner.size;
@@ -76,6 +84,7 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
           const key = r.key as K;
           const acc = pane.get(key);
           pane.set(key, agg.add(acc === undefined ? agg.createAccumulator() : acc, r.value as V));
+          if (this.earlyEveryMs > 0) (this.dirty ??= new Map()).set(key, ps);
           // Some window of this record already closed (but is within lateness): update it.
           // Every window of ts ends after ts, so none has closed unless ts ≤ W.
           if (ts <= wm) {
@@ -140,6 +149,29 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
       }
     }
     this.forwardWatermark(wm);
+  }
+
+  override onProcessingTime(now: number): void {
+    if (!(this.earlyEveryMs > 0)) return;
+    if (Number.isNaN(this.nextEarly)) this.nextEarly = now + this.earlyEveryMs;
+    if (now < this.nextEarly || this.dirty === undefined) return;
+    this.nextEarly = now + this.earlyEveryMs;
+    const wm = this.currentWatermark;
+    const dirty = this.dirty;
+    this.dirty = undefined;
+    // Every still-open window holding a changed pane of the key gets an early result.
+    const seen = new Set<string>();
+    for (const [key, ps] of dirty) {
+      for (let s = alignedStart(ps, this.slide, this.offset); s > ps - this.size; s -= this.slide) {
+        const end = s + this.size;
+        if (end - 1 <= wm) continue;
+        const id = `${end}\u0000${String(key)}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        this.emitKey(end, key, 'early');
+      }
+    }
+    this.flush();
   }
 
   private flush(): void {

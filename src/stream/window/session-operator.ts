@@ -33,6 +33,8 @@ class Session<K, A> {
   emittedEnd = 0;
   emitted: unknown = null;
   hasEmitted = false;
+  /** The last emission was at or after close (final/update), not an early one. */
+  closedEmitted = false;
   constructor(
     public key: K,
     public start: number,
@@ -47,12 +49,16 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
   private readonly fireHeap = new TimerHeap<Session<K, A>>();
   private readonly purgeHeap = new TimerHeap<Session<K, A>>();
   private out: StreamRecord[] = [];
+  private dirty: Set<Session<K, A>> | undefined;
+  private nextEarly = Number.NaN;
 
   constructor(
     name: string,
     assigner: SessionWindows,
     readonly agg: AggregateFunction<V, A, R>,
     readonly allowedLateness: number,
+    /** Early results: every this many ms of processing time, open sessions that changed. */
+    readonly earlyEveryMs = 0,
   ) {
     super(name, 1, 2);
     this.gap = assigner.gap;
@@ -117,6 +123,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
       if (ts < target.start) target.start = ts;
       if (newEnd > target.end) target.end = newEnd;
     }
+    if (this.earlyEveryMs > 0) (this.dirty ??= new Set()).add(target);
     // Heap entries are rescheduled lazily when popped with a stale end (onWatermark), so only
     // a new session, or one whose fire entry was consumed by an emission, needs a push here.
     const wasEmitted = target.hasEmitted;
@@ -140,6 +147,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     };
     this.out.push(new StreamRecord(s.key, w, s.emittedEnd - 1));
     s.hasEmitted = false;
+    s.closedEmitted = false;
   }
 
   private emit(s: Session<K, A>, kind: WindowResultKind): void {
@@ -156,6 +164,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     const w: Windowed<K, R> = { key: s.key, window: { start: s.start, end: s.end }, value, kind };
     this.out.push(new StreamRecord(s.key, w, s.end - 1));
     s.hasEmitted = true;
+    s.closedEmitted = true;
     s.emittedStart = s.start;
     s.emittedEnd = s.end;
     s.emitted = value;
@@ -171,7 +180,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
         fire.push(s.end - 1, s); // extended since: reschedule
         continue;
       }
-      if (s.hasEmitted && s.emittedStart === s.start && s.emittedEnd === s.end) continue;
+      if (s.closedEmitted && s.emittedStart === s.start && s.emittedEnd === s.end) continue;
       this.emit(s, 'final');
     }
     const purge = this.purgeHeap;
@@ -195,6 +204,32 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     this.forwardWatermark(wm);
   }
 
+  override onProcessingTime(now: number): void {
+    if (!(this.earlyEveryMs > 0)) return;
+    if (Number.isNaN(this.nextEarly)) this.nextEarly = now + this.earlyEveryMs;
+    if (now < this.nextEarly || this.dirty === undefined) return;
+    this.nextEarly = now + this.earlyEveryMs;
+    const wm = this.currentWatermark;
+    for (const s of this.dirty) {
+      if (s.dead || s.end - 1 <= wm) continue;
+      // An early result is superseded by a later one for the same bounds, or retracted.
+      if (s.hasEmitted && (s.emittedStart !== s.start || s.emittedEnd !== s.end)) this.retract(s);
+      this.emitEarly(s);
+    }
+    this.dirty = undefined;
+    this.flush();
+  }
+
+  private emitEarly(s: Session<K, A>): void {
+    const value = this.agg.getResult(s.acc);
+    const w: Windowed<K, R> = { key: s.key, window: { start: s.start, end: s.end }, value, kind: 'early' };
+    this.out.push(new StreamRecord(s.key, w, s.end - 1));
+    s.hasEmitted = true;
+    s.emittedStart = s.start;
+    s.emittedEnd = s.end;
+    s.emitted = value;
+  }
+
   private flush(): void {
     if (this.out.length === 0) return;
     const out = this.out;
@@ -206,7 +241,17 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     const out: unknown[][] = [];
     for (const list of this.sessions.values()) {
       for (const s of list) {
-        out.push([s.key, s.start, s.end, s.acc, s.emittedStart, s.emittedEnd, s.emitted, s.hasEmitted]);
+        out.push([
+          s.key,
+          s.start,
+          s.end,
+          s.acc,
+          s.emittedStart,
+          s.emittedEnd,
+          s.emitted,
+          s.hasEmitted,
+          s.closedEmitted,
+        ]);
       }
     }
     return out;
@@ -217,14 +262,23 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     this.fireHeap.clear();
     this.purgeHeap.clear();
     const wm = this.currentWatermark;
-    for (const [key, start, end, acc, emittedStart, emittedEnd, emitted, hasEmitted] of snap as Array<
-      [K, number, number, A, number, number, unknown, boolean]
-    >) {
+    for (const [
+      key,
+      start,
+      end,
+      acc,
+      emittedStart,
+      emittedEnd,
+      emitted,
+      hasEmitted,
+      closedEmitted,
+    ] of snap as Array<[K, number, number, A, number, number, unknown, boolean, boolean]>) {
       const s = new Session<K, A>(key, start, end, acc);
       s.emittedStart = emittedStart;
       s.emittedEnd = emittedEnd;
       s.emitted = emitted;
       s.hasEmitted = hasEmitted;
+      s.closedEmitted = closedEmitted;
       let list = this.sessions.get(s.key);
       if (list === undefined) this.sessions.set(s.key, (list = []));
       list.push(s);
