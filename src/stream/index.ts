@@ -55,6 +55,7 @@ export {
   DEFAULT_DEAD_LETTER_SINK,
   DEFAULT_LATE_SINK,
   Task,
+  type TaskMetrics,
   type TaskOptions,
   type TaskSnapshot,
 } from './runtime/task.js';

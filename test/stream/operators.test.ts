@@ -427,6 +427,14 @@ describe('idleness and commit', () => {
       [[0, 2]],
       'after 5 s without data partition 1 is idle: wm = 499',
     );
+    const m = d.task.metrics();
+    assert.deepEqual(m.inputs.clicks, {
+      recordsIn: 3,
+      watermark: 499,
+      watermarkLagMs: 5000 - 499,
+      idle: false,
+    });
+    assert.equal(m.outputs.out, 1);
   });
 
   it('a task owns only its assigned partitions; its watermark ignores the others', () => {

@@ -419,6 +419,7 @@ export class BranchOperator extends Operator {
 }
 
 export class SinkOperator extends Operator {
+  recordsOut = 0;
   constructor(
     name: string,
     readonly sink: Sink,
@@ -451,6 +452,7 @@ export class SinkOperator extends Operator {
       }
       batch.length = j;
     }
+    this.recordsOut += batch.length;
     this.sink.write(batch);
   }
   override onWatermark(): void {}

@@ -47,6 +47,18 @@ export interface TaskSnapshot {
   readonly offsets: Record<string, Array<[number, number]>>;
 }
 
+export interface TaskMetrics {
+  readonly inputs: Record<
+    string,
+    { recordsIn: number; watermark: number; watermarkLagMs: number | null; idle: boolean }
+  >;
+  /** Records written per output. */
+  readonly outputs: Record<string, number>;
+  readonly deadLetters: number;
+  readonly lateRecords: number;
+  readonly pending: number;
+}
+
 export interface CommitResult {
   readonly offsets: ReadonlyMap<string, ReadonlyMap<number, number>>;
   readonly durationMs: number;
@@ -63,6 +75,9 @@ export class Task {
   private readonly lateRecords: Sink;
   private readonly offsets = new Map<string, Map<number, number>>();
   private readonly allSinks: Sink[] = [];
+  private readonly recordsIn = new Map<string, number>();
+  private deadLetterCount = 0;
+  private lateCount = 0;
   private closed = false;
 
   constructor(
@@ -96,11 +111,13 @@ export class Task {
     const clock = this.clock;
     const dl = this.deadLetters;
     const lr = this.lateRecords;
+    const self = this;
     const ctx: OperatorContext = {
       taskId: this.taskId,
       processingTime: clock,
       stateFactory: this.stateFactory,
       deadLetter(kind: DeadLetterKind, operator: string, record: StreamRecord, error: unknown) {
+        self.deadLetterCount++;
         const reason = error instanceof Error ? error.message : String(error);
         const letter: DeadLetter = {
           kind,
@@ -115,6 +132,7 @@ export class Task {
         dl.write([new StreamRecord(record.key, letter, ts)]);
       },
       late(operator: string, record: StreamRecord, watermark: number) {
+        self.lateCount++;
         const late: LateRecord = {
           operator,
           key: record.key,
@@ -149,6 +167,7 @@ export class Task {
         `task ${this.taskId} does not own partition ${partition} of ${input} (owns ${src.partitions.join(', ')})`,
       );
     }
+    this.recordsIn.set(input, (this.recordsIn.get(input) ?? 0) + batch.length);
     src.ingest(partition, batch);
     if (nextOffset !== undefined) {
       let m = this.offsets.get(input);
@@ -174,6 +193,30 @@ export class Task {
     for (const op of this.operators) op.onProcessingTime(now);
     const sf = this.stateFactory as { purge?: () => void };
     sf.purge?.();
+  }
+
+  /** Counters and gauges for the ops dashboard (issue 7 exports them per task). */
+  metrics(): TaskMetrics {
+    const now = this.clock();
+    const inputs: TaskMetrics['inputs'] = {};
+    for (const [name, src] of this.sources) {
+      const wm = src.currentWatermark;
+      inputs[name] = {
+        recordsIn: this.recordsIn.get(name) ?? 0,
+        watermark: wm,
+        watermarkLagMs: Number.isFinite(wm) ? now - wm : null,
+        idle: src.tracker.idle,
+      };
+    }
+    const outputs: Record<string, number> = {};
+    for (const [name, op] of this.sinks) outputs[name] = op.recordsOut;
+    return {
+      inputs,
+      outputs,
+      deadLetters: this.deadLetterCount,
+      lateRecords: this.lateCount,
+      pending: this.pending(),
+    };
   }
 
   /** Records buffered inside operators (async calls in flight): the backpressure signal. */
