@@ -3,8 +3,10 @@
  * aggregations, compared with the same aggregation computed by DuckDB SQL.
  *
  * The model of lateness (what both sides must agree on):
- *   - records are piped one per batch into one partition, watermark boundedOutOfOrderness(B);
- *   - wm_i, the watermark when record i arrives, is max(ts_0..ts_{i-1}) − B − 1 (−∞ for i = 0);
+ *   - records are piped in batches of a random size b (1 to 8; b = 1 in a third of the cases)
+ *     into one partition, watermark boundedOutOfOrderness(B), updated after each batch;
+ *   - wm_i, the watermark when record i arrives, is max(ts of all EARLIER batches) − B − 1
+ *     (−∞ in the first batch): records of one batch share the watermark before it;
  *   - tumbling/hopping: record i counts in window w iff w.end − 1 + L > wm_i (per window);
  *   - session: record i is accepted iff ts_i + gap − 1 + L > wm_i; sessions are the gap
  *     sessionization (a new session when ts − previous ts > gap) of the accepted records.
@@ -36,6 +38,7 @@ interface Ev {
 
 interface Case {
   id: number;
+  batch: number;
   bound: number;
   lateness: number;
   size: number;
@@ -74,6 +77,7 @@ const caseArb = fc.record({
   size: fc.integer({ min: 5, max: 40 }),
   slideDiv: fc.constantFrom(1, 2, 3, 4, 0),
   gap: fc.integer({ min: 1, max: 15 }),
+  batch: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 8 })),
   events: eventsArb,
 });
 
@@ -84,7 +88,16 @@ function cases(): Case[] {
       c.slideDiv === 0
         ? Math.max(1, Math.floor(c.size / 3) + 1)
         : Math.max(1, Math.floor(c.size / c.slideDiv));
-    return { id, bound: c.bound, lateness: c.lateness, size: c.size, slide, gap: c.gap, events: c.events };
+    return {
+      id,
+      batch: c.batch,
+      bound: c.bound,
+      lateness: c.lateness,
+      size: c.size,
+      slide,
+      gap: c.gap,
+      events: c.events,
+    };
   });
 }
 
@@ -110,7 +123,10 @@ function runSluice(c: Case, assigner: WindowAssigner): Map<string, string> {
     .to('out');
   const driver = new TestDriver(app, { startTime: 1_000_000 });
   const input = driver.input<Ev>('events');
-  for (const e of c.events) input.pipe(e);
+  input.pipeAll(
+    c.events.map((e) => ({ value: e })),
+    c.batch,
+  );
   driver.end();
   const latest = new Map<string, string>();
   for (const w of driver.output(out).values() as Array<Windowed<string, SumCount>>) {
@@ -144,11 +160,14 @@ async function load(all: Case[]): Promise<void> {
   const rows: string[] = [];
   for (const c of all) {
     let max = Number.NEGATIVE_INFINITY;
-    c.events.forEach((e, seq) => {
+    for (let b = 0; b < c.events.length; b += c.batch) {
+      const batch = c.events.slice(b, b + c.batch);
       const wm = max === Number.NEGATIVE_INFINITY ? -1e15 : max - c.bound - 1;
-      rows.push(`(${c.id}, ${seq}, '${e.k}', ${e.ts}, ${e.v}, ${wm})`);
-      if (e.ts > max) max = e.ts;
-    });
+      batch.forEach((e, i) => {
+        rows.push(`(${c.id}, ${b + i}, '${e.k}', ${e.ts}, ${e.v}, ${wm})`);
+      });
+      for (const e of batch) if (e.ts > max) max = e.ts;
+    }
   }
   for (let i = 0; i < rows.length; i += 2000) {
     await conn.run(`INSERT INTO events VALUES ${rows.slice(i, i + 2000).join(',')}`);
