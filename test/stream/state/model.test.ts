@@ -18,6 +18,7 @@ import { engineVariants, kvStore, sessionStore, windowStore } from './suite.js';
 
 const RUNS = 100;
 // Mostly a few keys (so gets and deletes hit), sometimes longer ones (prefixes, odd bytes).
+// Op lists use size "max": fast-check's default size keeps arrays to ~10 elements.
 const key = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom('a', 'b', 'ab', 'a\u0000', 'é', '\uE000', '\u{1F600}') },
   {
@@ -68,7 +69,7 @@ const kvOps = fc.array(
       arbitrary: fc.record({ op: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 12 }) }),
     },
   ),
-  { maxLength: 60 },
+  { maxLength: 80, size: 'max' },
 ) as fc.Arbitrary<KvOp[]>;
 
 function restoreInto(target: unknown, log: ChangelogEntry[]): void {
@@ -200,7 +201,7 @@ for (const v of engineVariants()) {
           { weight: 1, arbitrary: fc.record({ op: fc.constant('fetchAll' as const), a: time, b: time }) },
           { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
         ),
-        { maxLength: 50 },
+        { maxLength: 80, size: 'max' },
       ) as fc.Arbitrary<Op[]>;
       fc.assert(
         fc.property(ops, (list) => {
@@ -296,7 +297,7 @@ for (const v of engineVariants()) {
           { weight: 3, arbitrary: fc.record({ op: fc.constant('find' as const), k: key, a: time, b: time }) },
           { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
         ),
-        { maxLength: 50 },
+        { maxLength: 80, size: 'max' },
       ) as fc.Arbitrary<Op[]>;
       fc.assert(
         fc.property(ops, (list) => {

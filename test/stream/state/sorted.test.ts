@@ -17,8 +17,9 @@ describe('SortedIndex', () => {
         fc.array(fc.string({ maxLength: 4, unit: fc.constantFrom('a', 'b', 'c', 'd', '\u00ff') }), {
           minLength: 0,
           maxLength: 1500,
+          size: 'max',
         }),
-        fc.array(fc.nat(), { maxLength: 300 }),
+        fc.array(fc.nat(), { maxLength: 300, size: 'max' }),
         fc.option(fc.string({ maxLength: 2, unit: fc.constantFrom('a', 'b', 'c') }), { nil: undefined }),
         fc.option(fc.string({ maxLength: 2, unit: fc.constantFrom('b', 'c', 'd') }), { nil: undefined }),
         (keys, kills, lo, hi) => {
