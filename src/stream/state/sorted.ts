@@ -96,6 +96,26 @@ export class SortedIndex<E extends Indexed> {
     this.count = sorted.length;
   }
 
+  /** Throws if an invariant is broken (tests call it; O(n)). */
+  checkInvariants(): void {
+    let prev: string | undefined;
+    let n = 0;
+    if (this.maxes.length !== this.chunks.length)
+      throw new Error('SortedIndex: maxes/chunks length mismatch');
+    for (let i = 0; i < this.chunks.length; i++) {
+      const c = this.chunks[i];
+      if (c.length === 0) throw new Error(`SortedIndex: chunk ${i} is empty`);
+      for (const e of c) {
+        if (prev !== undefined && (e.sk as string) < prev)
+          throw new Error(`SortedIndex: out of order at chunk ${i}`);
+        prev = e.sk as string;
+      }
+      if (this.maxes[i] !== c[c.length - 1].sk) throw new Error(`SortedIndex: stale max of chunk ${i}`);
+      n += c.length;
+    }
+    if (n !== this.count) throw new Error(`SortedIndex: size ${this.count} but ${n} entries`);
+  }
+
   /** Every entry (dead ones included) in order. */
   *entries(): Iterable<E> {
     for (const c of this.chunks) yield* c;

@@ -26,6 +26,7 @@ describe('SortedIndex', () => {
           const idx = new SortedIndex<E>();
           const all = keys.map(entry);
           for (const e of all) idx.insert(e);
+          idx.checkInvariants();
           for (const k of kills) if (all.length > 0) all[k % all.length].live = false;
           const expected = all
             .filter((e) => e.live)
@@ -38,6 +39,7 @@ describe('SortedIndex', () => {
           );
           assert.deepEqual(liveIn(idx.range(lo, hi)), inRange);
           idx.compact();
+          idx.checkInvariants();
           assert.equal(idx.size, expected.length);
           assert.deepEqual(liveIn(idx.range(lo, hi)), inRange);
         },
@@ -65,6 +67,7 @@ describe('SortedIndex', () => {
       idx.insert(entry(`${e.sk}x`));
       idx.insert(entry(String(n++).padStart(5, '0')));
     }
+    idx.checkInvariants();
     const fromOriginals = seen.filter((k) => originals.includes(k));
     assert.deepEqual(fromOriginals, originals);
     assert.equal(new Set(seen).size, seen.length, 'nothing yielded twice');
