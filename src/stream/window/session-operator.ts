@@ -25,16 +25,20 @@ import { TimerHeap } from '../time/timers.js';
 import type { AggregateFunction } from './aggregate.js';
 import type { SessionWindows } from './assigners.js';
 
+/** What was last emitted for a session (kept apart so open sessions stay small). */
+interface Emission {
+  start: number;
+  end: number;
+  value: unknown;
+  /** At or after close (final/update), not an early result. */
+  closed: boolean;
+}
+
 /** One session; a class so every session shares one hidden class (monomorphic field access). */
 class Session<K, A> {
   dead = false;
-  /** Bounds and result of the last emission, if any. */
-  emittedStart = 0;
-  emittedEnd = 0;
-  emitted: unknown = null;
-  hasEmitted = false;
-  /** The last emission was at or after close (final/update), not an early one. */
-  closedEmitted = false;
+  /** The last emission, null if none is standing (never emitted, or retracted). */
+  last: Emission | null = null;
   constructor(
     public key: K,
     public start: number,
@@ -106,7 +110,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
         target = s;
         continue;
       }
-      if (s.hasEmitted) this.retract(s);
+      if (s.last !== null) this.retract(s);
       target.acc = agg.merge(target.acc, s.acc);
       if (s.start < target.start) target.start = s.start;
       if (s.end > target.end) target.end = s.end;
@@ -126,8 +130,9 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     if (this.earlyEveryMs > 0) (this.dirty ??= new Set()).add(target);
     // Heap entries are rescheduled lazily when popped with a stale end (onWatermark), so only
     // a new session, or one whose fire entry was consumed by an emission, needs a push here.
-    const wasEmitted = target.hasEmitted;
-    if (target.hasEmitted && (target.emittedStart !== target.start || target.emittedEnd !== target.end)) {
+    const last = target.last;
+    const wasEmitted = last !== null;
+    if (last !== null && (last.start !== target.start || last.end !== target.end)) {
       this.retract(target);
     }
     if (target.end - 1 <= wm) {
@@ -141,13 +146,12 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
   private retract(s: Session<K, A>): void {
     const w: Windowed<K, unknown> = {
       key: s.key,
-      window: { start: s.emittedStart, end: s.emittedEnd },
-      value: s.emitted,
+      window: { start: (s.last as Emission).start, end: (s.last as Emission).end },
+      value: (s.last as Emission).value,
       kind: 'retract',
     };
-    this.out.push(new StreamRecord(s.key, w, s.emittedEnd - 1));
-    s.hasEmitted = false;
-    s.closedEmitted = false;
+    this.out.push(new StreamRecord(s.key, w, w.window.end - 1));
+    s.last = null;
   }
 
   private emit(s: Session<K, A>, kind: WindowResultKind): void {
@@ -163,11 +167,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     }
     const w: Windowed<K, R> = { key: s.key, window: { start: s.start, end: s.end }, value, kind };
     this.out.push(new StreamRecord(s.key, w, s.end - 1));
-    s.hasEmitted = true;
-    s.closedEmitted = true;
-    s.emittedStart = s.start;
-    s.emittedEnd = s.end;
-    s.emitted = value;
+    s.last = { start: s.start, end: s.end, value, closed: true };
   }
 
   override onWatermark(wm: number): void {
@@ -180,7 +180,8 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
         fire.push(s.end - 1, s); // extended since: reschedule
         continue;
       }
-      if (s.closedEmitted && s.emittedStart === s.start && s.emittedEnd === s.end) continue;
+      const last = s.last;
+      if (last !== null && last.closed && last.start === s.start && last.end === s.end) continue;
       this.emit(s, 'final');
     }
     const purge = this.purgeHeap;
@@ -213,7 +214,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     for (const s of this.dirty) {
       if (s.dead || s.end - 1 <= wm) continue;
       // An early result is superseded by a later one for the same bounds, or retracted.
-      if (s.hasEmitted && (s.emittedStart !== s.start || s.emittedEnd !== s.end)) this.retract(s);
+      if (s.last !== null && (s.last.start !== s.start || s.last.end !== s.end)) this.retract(s);
       this.emitEarly(s);
     }
     this.dirty = undefined;
@@ -224,10 +225,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     const value = this.agg.getResult(s.acc);
     const w: Windowed<K, R> = { key: s.key, window: { start: s.start, end: s.end }, value, kind: 'early' };
     this.out.push(new StreamRecord(s.key, w, s.end - 1));
-    s.hasEmitted = true;
-    s.emittedStart = s.start;
-    s.emittedEnd = s.end;
-    s.emitted = value;
+    s.last = { start: s.start, end: s.end, value, closed: false };
   }
 
   private flush(): void {
@@ -241,17 +239,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     const out: unknown[][] = [];
     for (const list of this.sessions.values()) {
       for (const s of list) {
-        out.push([
-          s.key,
-          s.start,
-          s.end,
-          s.acc,
-          s.emittedStart,
-          s.emittedEnd,
-          s.emitted,
-          s.hasEmitted,
-          s.closedEmitted,
-        ]);
+        out.push([s.key, s.start, s.end, s.acc, s.last === null ? null : { ...s.last }]);
       }
     }
     return out;
@@ -262,23 +250,9 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
     this.fireHeap.clear();
     this.purgeHeap.clear();
     const wm = this.currentWatermark;
-    for (const [
-      key,
-      start,
-      end,
-      acc,
-      emittedStart,
-      emittedEnd,
-      emitted,
-      hasEmitted,
-      closedEmitted,
-    ] of snap as Array<[K, number, number, A, number, number, unknown, boolean, boolean]>) {
+    for (const [key, start, end, acc, last] of snap as Array<[K, number, number, A, Emission | null]>) {
       const s = new Session<K, A>(key, start, end, acc);
-      s.emittedStart = emittedStart;
-      s.emittedEnd = emittedEnd;
-      s.emitted = emitted;
-      s.hasEmitted = hasEmitted;
-      s.closedEmitted = closedEmitted;
+      s.last = last;
       let list = this.sessions.get(s.key);
       if (list === undefined) this.sessions.set(s.key, (list = []));
       list.push(s);
