@@ -181,7 +181,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
         continue;
       }
       const last = s.last;
-      if (last !== null && last.closed && last.start === s.start && last.end === s.end) continue;
+      if (last?.closed && last.start === s.start && last.end === s.end) continue;
       this.emit(s, 'final');
     }
     const purge = this.purgeHeap;
