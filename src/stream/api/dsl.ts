@@ -19,6 +19,7 @@ import { SluiceError } from '../../common/index.js';
 import type { InputRef, LogicalGraph, NewNode } from '../plan/logical.js';
 import type { AsyncOptions, ProcessFunction } from '../runtime/operators.js';
 import type { StreamRecord, Windowed } from '../runtime/record.js';
+import type { Serde } from '../state/index.js';
 import { type AggregateFunction, counting, reducing } from '../window/aggregate.js';
 import type { SlidingWindows, TumblingWindows, WindowAssigner } from '../window/assigners.js';
 import type { Trigger } from '../window/triggers.js';
@@ -159,6 +160,12 @@ export interface WindowOptions {
    * (sessions) whose result changed emit it as 'early'; the final result follows at close.
    */
   readonly earlyEveryMs?: number;
+  /**
+   * Serdes for the window store when the task runs on a StoreEngine (default JSON; give one
+   * for accumulators JSON cannot represent, e.g. Sets or Maps).
+   */
+  readonly keySerde?: Serde<unknown>;
+  readonly accumulatorSerde?: Serde<unknown>;
   readonly name?: string;
 }
 
@@ -317,6 +324,8 @@ export class WindowedStream<V, K> {
       allowedLateness: lateness,
       trigger: this.options.trigger,
       earlyEveryMs: this.options.earlyEveryMs,
+      keySerde: this.options.keySerde,
+      accumulatorSerde: this.options.accumulatorSerde,
       name: name ?? this.options.name,
       inputs: [this.keyed.ref],
     });

@@ -7,6 +7,7 @@
  * names derive from them.
  */
 import type { AsyncOptions, ProcessFunction, SourceSpec, StageSpec } from '../runtime/operators.js';
+import type { Serde } from '../state/index.js';
 import type { AggregateFunction } from '../window/aggregate.js';
 import type { SlidingWindows, TumblingWindows, WindowAssigner } from '../window/assigners.js';
 import type { Trigger } from '../window/triggers.js';
@@ -36,6 +37,8 @@ export type LogicalNode =
       allowedLateness: number;
       trigger?: Trigger;
       earlyEveryMs?: number;
+      keySerde?: Serde<any>;
+      accumulatorSerde?: Serde<any>;
     })
   | (Base & { kind: 'table'; tableName: string })
   | (Base & { kind: 'tableJoin'; tableName: string; joiner: (v: any, t: any) => any; left: boolean })

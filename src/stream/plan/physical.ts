@@ -158,7 +158,15 @@ export class Topology {
         if (a.kind === 'global') {
           throw new SluiceError('INVALID_CONFIG', `${n.name}: a global window needs a trigger`);
         }
-        return new PaneWindowOperator(n.name, a, n.agg, n.allowedLateness, n.earlyEveryMs);
+        return new PaneWindowOperator(
+          n.name,
+          a,
+          n.agg,
+          n.allowedLateness,
+          n.earlyEveryMs,
+          n.keySerde,
+          n.accumulatorSerde,
+        );
       }
       case 'table':
         return new TableOperator(n.name, n.tableName);

@@ -15,6 +15,7 @@
  * Concurrency: a sink belongs to one task; write() is synchronous (buffering), only the commit
  * steps may be async.
  */
+import type { ChangelogEntry } from '../state/index.js';
 import type { StreamRecord } from './record.js';
 
 export interface Sink {
@@ -45,7 +46,16 @@ export interface Source {
 
 /** Called at step 3 of a commit with what this task consumed; issue 7 wraps a transaction. */
 export interface Committer {
-  commit(offsets: ReadonlyMap<string, ReadonlyMap<number, number>>, taskId: string): void | Promise<void>;
+  /**
+   * offsets: next offset per input partition; changelog: per store name, the store's changes
+   * since the last commit (deduplicated, latest wins; value null = delete) — written to
+   * `<app id>-<store>-changelog` in the same transaction.
+   */
+  commit(
+    offsets: ReadonlyMap<string, ReadonlyMap<number, number>>,
+    taskId: string,
+    changelog: ReadonlyMap<string, readonly ChangelogEntry[]>,
+  ): void | Promise<void>;
 }
 
 /** Keeps everything written in memory, split into committed and uncommitted (test driver). */

@@ -19,6 +19,7 @@
  *
  * Concurrency: one task, one thread. Operators never share records or state across tasks.
  */
+import type { Serde, WindowStore } from '../state/index.js';
 import { type DeadLetterKind, StreamRecord } from './record.js';
 
 export interface OperatorContext {
@@ -29,6 +30,20 @@ export interface OperatorContext {
   late(operator: string, record: StreamRecord, watermark: number): void;
   /** Opens (or returns) keyed state storage for a named state of an operator. */
   readonly stateFactory: KeyedStateFactory;
+  /**
+   * Durable stores (src/stream/state) when the task runs on a StoreEngine; absent: operators
+   * keep their state on the heap only (checkpointed by Task.snapshot).
+   */
+  readonly stores?: OperatorStores;
+}
+
+export interface OperatorStores {
+  windowStore<K, V>(options: {
+    name: string;
+    retentionMs: number;
+    keySerde?: Serde<K>;
+    valueSerde?: Serde<V>;
+  }): WindowStore<K, V>;
 }
 
 /** Minimal key→value map a keyed state needs; stores of src/stream/state satisfy it. */

@@ -117,7 +117,13 @@ export class HeapStateFactory implements KeyedStateFactory {
  */
 export function storeStateFactory(
   engine: StoreEngine,
-  options: { clock: () => number; keySerde?: Serde<unknown>; valueSerde?: Serde<unknown> },
+  options: {
+    clock: () => number;
+    keySerde?: Serde<unknown>;
+    valueSerde?: Serde<unknown>;
+    /** Applied to each store when created (the task wraps it for the changelog and restores it). */
+    prepare?: (store: KeyValueStore<unknown, unknown>, name: string) => KeyValueStore<unknown, unknown>;
+  },
 ): KeyedStateFactory & { stores: Map<string, KeyValueStore<unknown, unknown>> } {
   const stores = new Map<string, KeyValueStore<unknown, unknown>>();
   return {
@@ -132,6 +138,7 @@ export function storeStateFactory(
           ttlMs: opts.ttlMs,
           clock: options.clock,
         });
+        if (options.prepare !== undefined) s = options.prepare(s, name);
         stores.set(name, s);
       }
       return s as unknown as KeyedStateMap<K, V>;

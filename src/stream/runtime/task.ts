@@ -14,11 +14,22 @@
  */
 import { SluiceError } from '../../common/index.js';
 import type { Topology } from '../plan/physical.js';
+import {
+  type ChangelogEntry,
+  type ChangeloggingStore,
+  jsonSerde,
+  type KeyValueStore,
+  type Serde,
+  type StateStore,
+  type StoreEngine,
+  type WindowStore,
+  withChangelog,
+} from '../state/index.js';
 import type { Committer, Sink, SinkFactory } from './io.js';
-import type { KeyedStateFactory, Operator, OperatorContext } from './operator.js';
+import type { KeyedStateFactory, Operator, OperatorContext, OperatorStores } from './operator.js';
 import type { SinkOperator, SourceOperator } from './operators.js';
 import { type DeadLetter, type DeadLetterKind, type LateRecord, StreamRecord } from './record.js';
-import { HeapStateFactory } from './state.js';
+import { HeapStateFactory, storeStateFactory } from './state.js';
 
 export interface TaskOptions {
   readonly taskId?: string;
@@ -26,6 +37,19 @@ export interface TaskOptions {
   readonly clock?: () => number;
   readonly sinkFactory: SinkFactory;
   readonly stateFactory?: KeyedStateFactory;
+  /**
+   * Run keyed state and window panes on this engine's stores (in-memory or LMDB, wrapped in
+   * the changelogging wrapper by the caller if wanted): commit() flushes them and hands their
+   * changelog entries to the committer; a task created on stores restored from the changelog
+   * resumes from them. Default: heap state only.
+   */
+  readonly storeEngine?: StoreEngine;
+  /**
+   * With a storeEngine: wrap every store in the changelogging wrapper (commit() hands its
+   * entries to the committer) and, when given, restore each store from `restore(storeName)`
+   * (its changelog topic, read by issue 7) as it is created — before any operator reads it.
+   */
+  readonly changelog?: { readonly restore?: (storeName: string) => Iterable<ChangelogEntry> };
   readonly deadLetterSink?: string;
   readonly lateSink?: string;
   /**
@@ -61,6 +85,7 @@ export interface TaskMetrics {
 
 export interface CommitResult {
   readonly offsets: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  readonly changelog: ReadonlyMap<string, readonly ChangelogEntry[]>;
   readonly durationMs: number;
 }
 
@@ -77,6 +102,8 @@ export class Task {
   private readonly allSinks: Sink[] = [];
   private readonly recordsIn = new Map<string, number>();
   private deadLetterCount = 0;
+  private readonly windowStores = new Map<string, WindowStore<unknown, unknown>>();
+  private storeList: () => StateStore[] = () => [];
   private lateCount = 0;
   private closed = false;
 
@@ -102,7 +129,50 @@ export class Task {
     this.operators = built.operators;
     this.sources = built.sources;
     this.sinks = built.sinks;
-    this.stateFactory = options.stateFactory ?? new HeapStateFactory(this.clock);
+    const engine = options.storeEngine;
+    const changelog = options.changelog;
+    const prepare = <S extends KeyValueStore<unknown, unknown> | WindowStore<unknown, unknown>>(
+      store: S,
+    ): S => {
+      if (changelog === undefined) return store;
+      const wrapped = withChangelog(store as KeyValueStore<unknown, unknown>) as unknown as S &
+        ChangeloggingStore;
+      const entries = changelog.restore?.(store.name);
+      if (entries !== undefined) wrapped.restoreBatch(entries);
+      return wrapped;
+    };
+    if (engine !== undefined) {
+      const kv = storeStateFactory(engine, { clock: this.clock, prepare: (st) => prepare(st) });
+      this.stateFactory = options.stateFactory ?? kv;
+      this.storeList = () => [...kv.stores.values(), ...this.windowStores.values()];
+    } else {
+      this.stateFactory = options.stateFactory ?? new HeapStateFactory(this.clock);
+    }
+    const stores: OperatorStores | undefined =
+      engine === undefined
+        ? undefined
+        : {
+            windowStore: <K, V>(o: {
+              name: string;
+              retentionMs: number;
+              keySerde?: Serde<K>;
+              valueSerde?: Serde<V>;
+            }) => {
+              let ws = this.windowStores.get(o.name);
+              if (ws === undefined) {
+                ws = prepare(
+                  engine.windowStore<K, V>({
+                    name: o.name.replace(/[^A-Za-z0-9._-]/g, '_'),
+                    retentionMs: o.retentionMs,
+                    keySerde: o.keySerde ?? jsonSerde<K>(),
+                    valueSerde: o.valueSerde ?? jsonSerde<V>(),
+                  }) as WindowStore<unknown, unknown>,
+                );
+                this.windowStores.set(o.name, ws);
+              }
+              return ws as unknown as WindowStore<K, V>;
+            },
+          };
     for (const [input, parts] of Object.entries(options.assignment ?? {})) {
       const src = this.sources.get(input);
       if (src === undefined) throw new SluiceError('NOT_FOUND', `assignment names unknown input '${input}'`);
@@ -116,6 +186,7 @@ export class Task {
       taskId: this.taskId,
       processingTime: clock,
       stateFactory: this.stateFactory,
+      stores,
       deadLetter(kind: DeadLetterKind, operator: string, record: StreamRecord, error: unknown) {
         self.deadLetterCount++;
         const reason = error instanceof Error ? error.message : String(error);
@@ -242,15 +313,20 @@ export class Task {
     for (const s of this.allSinks) await s.prepareCommit?.();
     const offsets = new Map<string, ReadonlyMap<number, number>>();
     for (const [k, v] of this.offsets) offsets.set(k, new Map(v));
+    const changelog = new Map<string, ChangelogEntry[]>();
+    for (const store of this.storeList()) {
+      const entries = store.flush();
+      if (entries.length > 0) changelog.set(store.name, entries);
+    }
     try {
-      await committer?.commit(offsets, this.taskId);
+      await committer?.commit(offsets, this.taskId, changelog);
     } catch (e) {
       for (const s of this.allSinks) s.abort?.();
       throw e;
     }
     for (const s of this.allSinks) await s.commit?.();
     for (const op of this.operators) op.commit();
-    return { offsets, durationMs: performance.now() - t0 };
+    return { offsets, changelog, durationMs: performance.now() - t0 };
   }
 
   /**

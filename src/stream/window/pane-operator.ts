@@ -16,10 +16,13 @@
  * Early results (earlyEveryMs > 0): every earlyEveryMs of processing time, each open window
  * containing a pane that changed emits the changed keys' current result as 'early'.
  *
- * Concurrency: one task, synchronous. Crash: panes are heap state; snapshot()/restore().
+ * Concurrency: one task, synchronous. Crash: panes are heap state, checkpointed by
+ * snapshot()/restore(); on a task with a StoreEngine they are also written to a WindowStore
+ * (key, pane start → accumulator) at every commit, so a changelogged store restores them.
  */
-import { Operator } from '../runtime/operator.js';
+import { type KeyedStateMap, Operator, type OperatorContext } from '../runtime/operator.js';
 import { StreamRecord, type Windowed, type WindowResultKind } from '../runtime/record.js';
+import type { Serde, WindowStore } from '../state/index.js';
 import { TimerHeap } from '../time/timers.js';
 import type { AggregateFunction } from './aggregate.js';
 import { alignedStart, paneSize, type SlidingWindows, type TumblingWindows } from './assigners.js';
@@ -38,6 +41,11 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
   private out: StreamRecord[] = [];
   /** Keys changed since the last early firing → a pane they changed (early results only). */
   private dirty: Map<K, number> | undefined;
+  /** Durable copy of the panes (when the task runs on a StoreEngine), written at commit. */
+  private store: WindowStore<K, A> | undefined;
+  /** (pane, key) changed since the last commit; a key absent from its pane is a delete. */
+  private storeDirty: Map<number, Set<K>> | undefined;
+  private meta: KeyedStateMap<string, number> | undefined;
   private nextEarly = Number.NaN;
 
   constructor(
@@ -47,6 +55,8 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
     readonly allowedLateness: number,
     /** Early results: every this many ms of processing time, open windows whose keys changed. */
     readonly earlyEveryMs = 0,
+    readonly keySerde?: Serde<K>,
+    readonly accumulatorSerde?: Serde<A>,
   ) {
     super(name, 1, 2);
     this.size = assigner.size;
@@ -85,6 +95,7 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
           const acc = pane.get(key);
           pane.set(key, agg.add(acc === undefined ? agg.createAccumulator() : acc, r.value as V));
           if (this.earlyEveryMs > 0) (this.dirty ??= new Map()).set(key, ps);
+          if (this.store !== undefined) this.markStored(ps, key);
           // Some window of this record already closed (but is within lateness): update it.
           // Every window of ts ends after ts, so none has closed unless ts ≤ W.
           if (ts <= wm) {
@@ -142,6 +153,7 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
     this.flush();
     while (this.purgeHeap.size > 0 && this.purgeHeap.peekTime() <= wm) {
       const ps = this.purgeHeap.pop();
+      if (this.store !== undefined) for (const k of this.panes.get(ps)?.keys() ?? []) this.markStored(ps, k);
       this.panes.delete(ps);
       if (ps === this.lastPaneStart) {
         this.lastPaneStart = Number.NaN;
@@ -149,6 +161,55 @@ export class PaneWindowOperator<K, V, A, R> extends Operator {
       }
     }
     this.forwardWatermark(wm);
+  }
+
+  override open(ctx: OperatorContext): void {
+    super.open(ctx);
+    if (ctx.stores === undefined) return;
+    this.store = ctx.stores.windowStore<K, A>({
+      name: this.name,
+      // Panes are removed explicitly when purged; retention is only a safety net, generous
+      // because records may run far ahead of the watermark (out-of-orderness bound).
+      retentionMs: 10 * (this.size + this.allowedLateness) + 86_400_000,
+      keySerde: this.keySerde,
+      valueSerde: this.accumulatorSerde,
+    });
+    // Resume from the store (restored from its changelog by the caller, issue 7): first the
+    // event-time position of the last commit, so windows that fired before are not re-fired
+    // and lateness is decided as before the crash; then the panes.
+    this.meta = ctx.stateFactory.open<string, number>(`${this.name}.watermark`, {});
+    const saved = this.meta.get('wm');
+    if (saved !== undefined && saved > this.currentWatermark) this.currentWatermark = saved;
+    for (const { key, value } of this.store.all()) {
+      this.paneFor(key.start).set(key.key, value);
+    }
+    this.lastPaneStart = Number.NaN;
+    this.lastPane = undefined;
+  }
+
+  private markStored(ps: number, key: K): void {
+    const dirty = (this.storeDirty ??= new Map());
+    let keys = dirty.get(ps);
+    if (keys === undefined) dirty.set(ps, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** Writes changed (pane, key) accumulators to the store; purged ones become deletes. */
+  override prepareCommit(): void {
+    const store = this.store;
+    if (store === undefined) return;
+    if (Number.isFinite(this.currentWatermark)) this.meta?.put('wm', this.currentWatermark);
+    const dirty = this.storeDirty;
+    if (dirty === undefined) return;
+    for (const [ps, keys] of dirty) {
+      const pane = this.panes.get(ps);
+      for (const k of keys) {
+        const a = pane?.get(k);
+        if (a === undefined) store.remove(k, ps);
+        else store.put(k, ps, a);
+      }
+    }
+    this.storeDirty = undefined;
   }
 
   override onProcessingTime(now: number): void {
