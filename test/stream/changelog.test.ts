@@ -38,7 +38,7 @@ function app(assigner: WindowAssigner) {
     .to('windows');
   keyed
     .process<string>({
-      processElement(e, ctx) {
+      processElement(_e, ctx) {
         const seen = ctx.state<number>('seen');
         seen.set((seen.get() ?? 0) + 1);
         ctx.emit(`${ctx.key}#${seen.get()}`);
