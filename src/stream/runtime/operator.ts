@@ -19,7 +19,7 @@
  *
  * Concurrency: one task, one thread. Operators never share records or state across tasks.
  */
-import type { Serde, WindowStore } from '../state/index.js';
+import type { Serde, SessionStore, WindowStore } from '../state/index.js';
 import { type DeadLetterKind, StreamRecord } from './record.js';
 
 export interface OperatorContext {
@@ -44,6 +44,12 @@ export interface OperatorStores {
     keySerde?: Serde<K>;
     valueSerde?: Serde<V>;
   }): WindowStore<K, V>;
+  sessionStore<K, V>(options: {
+    name: string;
+    retentionMs: number;
+    keySerde?: Serde<K>;
+    valueSerde?: Serde<V>;
+  }): SessionStore<K, V>;
 }
 
 /** Minimal key→value map a keyed state needs; stores of src/stream/state satisfy it. */

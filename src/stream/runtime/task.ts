@@ -20,6 +20,7 @@ import {
   jsonSerde,
   type KeyValueStore,
   type Serde,
+  type SessionStore,
   type StateStore,
   type StoreEngine,
   type WindowStore,
@@ -103,6 +104,7 @@ export class Task {
   private readonly recordsIn = new Map<string, number>();
   private deadLetterCount = 0;
   private readonly windowStores = new Map<string, WindowStore<unknown, unknown>>();
+  private readonly sessionStores = new Map<string, SessionStore<unknown, unknown>>();
   private storeList: () => StateStore[] = () => [];
   private lateCount = 0;
   private closed = false;
@@ -131,7 +133,12 @@ export class Task {
     this.sinks = built.sinks;
     const engine = options.storeEngine;
     const changelog = options.changelog;
-    const prepare = <S extends KeyValueStore<unknown, unknown> | WindowStore<unknown, unknown>>(
+    const prepare = <
+      S extends
+        | KeyValueStore<unknown, unknown>
+        | WindowStore<unknown, unknown>
+        | SessionStore<unknown, unknown>,
+    >(
       store: S,
     ): S => {
       if (changelog === undefined) return store;
@@ -144,7 +151,11 @@ export class Task {
     if (engine !== undefined) {
       const kv = storeStateFactory(engine, { clock: this.clock, prepare: (st) => prepare(st) });
       this.stateFactory = options.stateFactory ?? kv;
-      this.storeList = () => [...kv.stores.values(), ...this.windowStores.values()];
+      this.storeList = () => [
+        ...kv.stores.values(),
+        ...this.windowStores.values(),
+        ...this.sessionStores.values(),
+      ];
     } else {
       this.stateFactory = options.stateFactory ?? new HeapStateFactory(this.clock);
     }
@@ -171,6 +182,26 @@ export class Task {
                 this.windowStores.set(o.name, ws);
               }
               return ws as unknown as WindowStore<K, V>;
+            },
+            sessionStore: <K, V>(o: {
+              name: string;
+              retentionMs: number;
+              keySerde?: Serde<K>;
+              valueSerde?: Serde<V>;
+            }) => {
+              let ss = this.sessionStores.get(o.name);
+              if (ss === undefined) {
+                ss = prepare(
+                  engine.sessionStore<K, V>({
+                    name: o.name.replace(/[^A-Za-z0-9._-]/g, '_'),
+                    retentionMs: o.retentionMs,
+                    keySerde: o.keySerde ?? jsonSerde<K>(),
+                    valueSerde: o.valueSerde ?? jsonSerde<V>(),
+                  }) as SessionStore<unknown, unknown>,
+                );
+                this.sessionStores.set(o.name, ss);
+              }
+              return ss as unknown as SessionStore<K, V>;
             },
           };
     for (const [input, parts] of Object.entries(options.assignment ?? {})) {

@@ -15,12 +15,17 @@
  * an accepted record that touches it always finds it (Flink would open a second session
  * there, which no SQL sessionization reproduces).
  *
+ * Durability: on a task with a StoreEngine, sessions are written to a SessionStore at every
+ * commit (value [accumulator, last emission] as JSON; the operator watermark beside it), and
+ * read back when the operator opens — a restored task neither re-fires nor forgets to retract.
+ *
  * Format: Map<key, Session[]> (few per key); the fire heap holds one entry per open session,
  * rescheduled lazily when popped after the session grew (no heap push per record); the purge
  * heap holds sessions once they have been emitted.
  */
-import { Operator } from '../runtime/operator.js';
+import { type KeyedStateMap, Operator, type OperatorContext } from '../runtime/operator.js';
 import { StreamRecord, type Windowed, type WindowResultKind } from '../runtime/record.js';
+import type { SessionStore } from '../state/index.js';
 import { TimerHeap } from '../time/timers.js';
 import type { AggregateFunction } from './aggregate.js';
 import type { SessionWindows } from './assigners.js';
@@ -39,6 +44,8 @@ class Session<K, A> {
   dead = false;
   /** The last emission, null if none is standing (never emitted, or retracted). */
   last: Emission | null = null;
+  /** Bounds last written to the session store (store-backed tasks only). */
+  stored: Emission | null = null;
   constructor(
     public key: K,
     public start: number,
@@ -66,6 +73,56 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
   ) {
     super(name, 1, 2);
     this.gap = assigner.gap;
+  }
+
+  private store: SessionStore<K, [A, Emission | null]> | undefined;
+  private storeDirty: Set<Session<K, A>> | undefined;
+  private meta: KeyedStateMap<string, number> | undefined;
+
+  override open(ctx: OperatorContext): void {
+    super.open(ctx);
+    if (ctx.stores === undefined) return;
+    // Store value: [accumulator, last emission] as JSON, so a restored session still retracts
+    // what it emitted before the crash.
+    this.store = ctx.stores.sessionStore<K, [A, Emission | null]>({
+      name: this.name,
+      retentionMs: 10 * (this.gap + this.allowedLateness) + 86_400_000,
+    });
+    this.meta = ctx.stateFactory.open<string, number>(`${this.name}.watermark`, {});
+    const saved = this.meta.get('wm');
+    if (saved !== undefined && saved > this.currentWatermark) this.currentWatermark = saved;
+    const wm = this.currentWatermark;
+    for (const { key: sk, value } of this.store.all()) {
+      const s = new Session<K, A>(sk.key, sk.start, sk.end + 1, value[0]);
+      s.last = value[1];
+      s.stored = { start: s.start, end: s.end, value: null, closed: false };
+      let list = this.sessions.get(s.key);
+      if (list === undefined) this.sessions.set(s.key, (list = []));
+      list.push(s);
+      if (s.end - 1 > wm) this.fireHeap.push(s.end - 1, s);
+      this.purgeHeap.push(s.end - 1 + this.allowedLateness + this.gap, s);
+    }
+  }
+
+  /** Writes changed sessions to the store: merged-away and purged ones become deletes. */
+  override prepareCommit(): void {
+    const store = this.store;
+    if (store === undefined) return;
+    if (Number.isFinite(this.currentWatermark)) this.meta?.put('wm', this.currentWatermark);
+    const dirty = this.storeDirty;
+    if (dirty === undefined) return;
+    for (const s of dirty) {
+      const st = s.stored;
+      if (st !== null && (s.dead || st.start !== s.start || st.end !== s.end)) {
+        store.remove({ key: s.key, start: st.start, end: st.end - 1 });
+        s.stored = null;
+      }
+      if (!s.dead) {
+        store.put({ key: s.key, start: s.start, end: s.end - 1 }, [s.acc, s.last]);
+        s.stored = { start: s.start, end: s.end, value: null, closed: false };
+      }
+    }
+    this.storeDirty = undefined;
   }
 
   process(batch: StreamRecord[]): void {
@@ -115,6 +172,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
       if (s.start < target.start) target.start = s.start;
       if (s.end > target.end) target.end = s.end;
       s.dead = true;
+      if (this.store !== undefined) (this.storeDirty ??= new Set()).add(s);
       list.splice(i, 1);
       i--;
     }
@@ -128,6 +186,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
       if (newEnd > target.end) target.end = newEnd;
     }
     if (this.earlyEveryMs > 0) (this.dirty ??= new Set()).add(target);
+    if (this.store !== undefined) (this.storeDirty ??= new Set()).add(target);
     // Heap entries are rescheduled lazily when popped with a stale end (onWatermark), so only
     // a new session, or one whose fire entry was consumed by an emission, needs a push here.
     const last = target.last;
@@ -194,6 +253,7 @@ export class SessionWindowOperator<K, V, A, R> extends Operator {
         continue;
       }
       s.dead = true;
+      if (this.store !== undefined) (this.storeDirty ??= new Set()).add(s);
       const list = this.sessions.get(s.key);
       if (list !== undefined) {
         const idx = list.indexOf(s);
