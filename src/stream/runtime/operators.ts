@@ -781,6 +781,29 @@ export class IntervalJoinOperator extends Operator {
     this.forwardWatermark(wm);
   }
 
+  override snapshot(): unknown {
+    return [[...this.leftBuf], [...this.rightBuf]];
+  }
+
+  override restore(snap: unknown): void {
+    const [left, right] = snap as [Array<[unknown, Buffered[]]>, Array<[unknown, Buffered[]]>];
+    this.leftBuf.clear();
+    this.rightBuf.clear();
+    this.cleanup.clear();
+    for (const [side, entries] of [
+      [0, left],
+      [1, right],
+    ] as const) {
+      const buf = side === 0 ? this.leftBuf : this.rightBuf;
+      for (const [key, list] of entries) {
+        buf.set(key, list);
+        for (const b of list) {
+          this.cleanup.push(side === 0 ? b.ts + this.upperMs : b.ts - this.lowerMs, { key, side });
+        }
+      }
+    }
+  }
+
   bufferedCount(): number {
     let n = 0;
     for (const l of this.leftBuf.values()) n += l.length;

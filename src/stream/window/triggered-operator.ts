@@ -201,6 +201,24 @@ export class TriggeredWindowOperator<K, V, A, R> extends Operator implements Tri
     this.forwardWatermark(wm);
   }
 
+  /** Cells and window closes; trigger timers are not part of the snapshot (re-armed by data). */
+  override snapshot(): unknown {
+    return [...this.windows].map(([start, m]) => [start, [...m.values()].map((c) => ({ ...c }))]);
+  }
+
+  override restore(snap: unknown): void {
+    this.windows.clear();
+    this.closeHeap.clear();
+    this.procTimers.clear();
+    this.eventTimers.clear();
+    const global = this.size === Number.POSITIVE_INFINITY;
+    for (const [start, cells] of snap as Array<[number, Array<Cell<K, A>>]>) {
+      this.windows.set(start, new Map(cells.map((c) => [c.key, c])));
+      if (!global && start + this.size - 1 > this.currentWatermark)
+        this.closeHeap.push(start + this.size - 1, start);
+    }
+  }
+
   private flush(): void {
     if (this.out.length === 0) return;
     const out = this.out;
