@@ -24,6 +24,39 @@ interface Click {
   ts: number;
 }
 
+describe('typed DSL', () => {
+  it('types flow from source to sink without casts (checked by tsc: @ts-expect-error lines)', () => {
+    interface Txn {
+      customer: string;
+      amount: number;
+      ts: number;
+    }
+    const app = new StreamApp('types');
+    const txns = app.stream<Txn>('txns', { timestamp: (t) => t.ts });
+    const windows = txns
+      .keyBy((t) => t.customer)
+      .window(tumbling(10))
+      .aggregate(summing((t) => t.amount));
+    const alerts = windows.filter((w) => w.value > 5).map((w) => ({ customer: w.key, total: w.value }));
+    // Never called: these lines only exist for the type checker.
+    const mustNotCompile = () => {
+      // @ts-expect-error — Txn has no field 'nope'
+      txns.map((t) => t.nope);
+      // @ts-expect-error — totals are numbers
+      alerts.map((a) => a.total.toUpperCase());
+    };
+    void mustNotCompile;
+    const out = alerts.to('alerts');
+    const d = new TestDriver(app, { startTime: 0 });
+    d.input<Txn>('txns').pipeAll([{ value: { customer: 'c', amount: 7, ts: 1 } }]);
+    d.end();
+    const rows = d.output(out).values(); // typed { customer: string; total: number }[]
+    assert.deepEqual(rows, [{ customer: 'c', total: 7 }]);
+    const total: number = rows[0].total;
+    assert.equal(total, 7);
+  });
+});
+
 describe('stateless operators', () => {
   it('map, filter, flatMap, keyBy flow typed and fuse into one chained operator', () => {
     const app = new StreamApp('chain');

@@ -360,6 +360,6 @@ export class Table<K, V> {
   toStream(): KeyedStream<V, K> {
     return new KeyedStream<V | null | undefined, K>(this.graph, this.ref).filter(
       (v): v is V => v !== null && v !== undefined,
-    ) as KeyedStream<V, K>;
+    );
   }
 }
