@@ -205,16 +205,17 @@ const HOPPING_SQL = (useSlide: boolean) => `
 
 const SESSION_SQL = `
   WITH accepted AS (
-    SELECT e.case_id, e.k, e.ts, e.v, p.gap
+    SELECT e.case_id, e.seq, e.k, e.ts, e.v, p.gap
     FROM events e JOIN params p USING (case_id)
     WHERE e.ts + p.gap - 1 + p.lateness > e.wm
   ),
   marked AS (
     SELECT *, CASE WHEN ts - lag(ts) OVER w > gap THEN 1 ELSE 0 END AS brk
-    FROM accepted WINDOW w AS (PARTITION BY case_id, k ORDER BY ts)
+    FROM accepted WINDOW w AS (PARTITION BY case_id, k ORDER BY ts, seq)
   ),
   numbered AS (
-    SELECT *, sum(brk) OVER (PARTITION BY case_id, k ORDER BY ts ROWS UNBOUNDED PRECEDING) AS sid FROM marked
+    -- Both windows order by (ts, seq): with ties on ts alone the two could order rows differently.
+    SELECT *, sum(brk) OVER (PARTITION BY case_id, k ORDER BY ts, seq ROWS UNBOUNDED PRECEDING) AS sid FROM marked
   )
   SELECT case_id, k, min(ts), max(ts) + any_value(gap), count(*), sum(v)
   FROM numbered GROUP BY case_id, k, sid`;
