@@ -89,6 +89,8 @@ describe('stateless operators', () => {
     const { small, big } = a.branch({ small: (n) => n < 10, big: () => true });
     const smallOut = small.to('small');
     const merged = big.merge(b);
+    const tagged = a.map((n) => ({ n })).merge(b.map((n) => `b${n}`));
+    const mixed = tagged.map((v) => (typeof v === 'string' ? v : `a${v.n}`)).to('mixed');
     const counted = merged
       .keyBy(() => 'k')
       .window(tumbling(100))
@@ -97,6 +99,11 @@ describe('stateless operators', () => {
     const d = new TestDriver(app, { startTime: 0 });
     d.input<number>('a').pipeAll([{ value: 3 }, { value: 50 }, { value: 250 }]);
     assert.deepEqual(d.output(smallOut).values(), [3]);
+    assert.deepEqual(
+      d.output(mixed).values(),
+      ['a3', 'a50', 'a250'],
+      'merge of different value types is typed as their union',
+    );
     assert.equal(d.output(counted).size, 0, 'input b has no watermark yet: the merge holds');
     d.input<number>('b').pipe(120);
     assert.deepEqual(

@@ -91,8 +91,11 @@ export class Stream<V, K = unknown> implements Node {
     return new KeyedStream(this.graph, this.stage('keyBy', fn, name));
   }
 
-  /** Union of this stream and others (same types); watermark = minimum of the inputs. */
-  merge(...others: Stream<V, K>[]): Stream<V, K> {
+  /**
+   * Union of this stream and others; the value type is the union of theirs (e.g. Nexmark's
+   * Person | Auction | Bid). Watermark = minimum of the inputs.
+   */
+  merge<V2 = V>(...others: Stream<V2, K>[]): Stream<V | V2, K> {
     return new Stream(
       this.graph,
       add(this.graph, { kind: 'union', inputs: [this.ref, ...others.map((o) => o.ref)] }),
@@ -184,8 +187,8 @@ export class KeyedStream<V, K> extends Stream<V, K> {
     return new KeyedStream(this.graph, this.stage('flatMap', fn, name));
   }
 
-  override merge(...others: Stream<V, K>[]): KeyedStream<V, K> {
-    return super.merge(...others).asKeyed<K>();
+  override merge<V2 = V>(...others: Stream<V2, K>[]): KeyedStream<V | V2, K> {
+    return super.merge<V2>(...others).asKeyed<K>();
   }
 
   override mapAsync<R>(
