@@ -223,6 +223,10 @@ class Generator {
     if (Array.isArray(d)) return '[]';
     if (d === EMPTY) return 'H.EMPTY';
     if (d === ZERO_UUID) return 'H.ZERO_UUID';
+    if (f.type === 'struct') {
+      // An object literal of the members' defaults: a fresh object of a fixed shape per use.
+      return `{ ${(f.fields ?? []).map((sub) => `${JSON.stringify(sub.name)}: ${this.defaultExpr(sub)}`).join(', ')} }`;
+    }
     return `H.defaultValue(${this.constant(f)}, ${this.version})`;
   }
 
@@ -367,8 +371,9 @@ ${cases}
         body.push(`let ${cnt} = 0;`);
         const has = sorted.map((f) => {
           const h = this.tmp('h');
+          const access = `o[${JSON.stringify(f.name)}]`;
           body.push(
-            `const ${h} = !H.isDefault(${this.constant(f)}, o[${JSON.stringify(f.name)}], ${this.version}); if (${h}) ${cnt}++;`,
+            `const ${h} = ${access} !== undefined && !H.isDefault(${this.constant(f)}, ${access}, ${this.version}); if (${h}) ${cnt}++;`,
           );
           return h;
         });
