@@ -95,9 +95,10 @@ export function defaultValue(field: Field, version: number): unknown {
     case 'string':
       return '';
     case 'bytes':
-      return EMPTY;
     case 'records':
-      return null;
+      // Empty, not null: librdkafka rejects a null records field in Fetch responses
+      // ("invalid MessageSetSize -1"); Kafka itself always sends empty records.
+      return EMPTY;
     case 'uuid':
       return ZERO_UUID;
     default:
@@ -115,7 +116,7 @@ function defaultStruct(fields: readonly Field[], version: number): Record<string
 export function isDefault(field: Field, v: unknown, version: number): boolean {
   if (v === undefined) return true;
   const d = field.default;
-  if (v === null) return d === null || (d === undefined && field.type === 'records');
+  if (v === null) return d === null;
   const t = field.type;
   if (t === 'struct') {
     if (d === null) return false;

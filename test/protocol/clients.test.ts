@@ -15,7 +15,12 @@ import { type Captured, Responder } from './support/responder.js';
 const require = createRequire(import.meta.url);
 
 function checkFrames(captured: Captured[], expectKeys: number[], t: { diagnostic(m: string): void }): void {
-  t.diagnostic(captured.map((c) => `api ${c.apiKey} v${c.apiVersion}`).join(', '));
+  t.diagnostic(
+    captured
+      .slice(0, 24)
+      .map((c) => `api ${c.apiKey} v${c.apiVersion}`)
+      .join(', '),
+  );
   const keys = new Set(captured.map((c) => c.apiKey));
   for (const k of expectKeys) assert.ok(keys.has(k), `client sent API ${k} (sent ${[...keys].join(', ')})`);
   for (const c of captured) {
@@ -28,6 +33,55 @@ function checkFrames(captured: Captured[], expectKeys: number[], t: { diagnostic
       `API ${c.apiKey} v${c.apiVersion}: re-encodes to the client's bytes`,
     );
   }
+}
+
+/** Produce frames carry record batches v2 whose lengths tile the records field exactly. */
+function checkProduceRecords(captured: Captured[]): number {
+  let batches = 0;
+  for (const c of captured) {
+    if (c.apiKey !== 0) continue;
+    const d = decodeRequest(c.frame);
+    assert.ok(d.apiKey === 0);
+    for (const t of d.body.topicData) {
+      assert.equal(t.name, 'golden');
+      for (const p of t.partitionData) {
+        const rec = p.records as Buffer;
+        let pos = 0;
+        while (pos < rec.length) {
+          assert.equal(rec[pos + 16], 2, 'record batch magic 2');
+          pos += 12 + rec.readInt32BE(pos + 8);
+          batches++;
+        }
+        assert.equal(pos, rec.length, 'batches tile the records field');
+      }
+    }
+  }
+  assert.ok(batches > 0, 'at least one record batch');
+  return batches;
+}
+
+function runKcat(
+  args: string[],
+  input: string | null,
+  ms: number,
+): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn('kcat', args, { stdio: [input === null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  if (input !== null) child.stdin?.end(input);
+  return withTimeout(
+    new Promise<number | null>((res) => child.on('close', res)),
+    ms,
+    `kcat ${args.join(' ')}`,
+  )
+    .then((code) => ({ code, out, err }))
+    .finally(() => child.kill('SIGKILL'));
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -102,7 +156,88 @@ describe('golden: real clients against Sluice encodings', { timeout: 60_000 }, (
     checkFrames(responder.captured, [18, 3], t);
   });
 
+  it('kafkajs producer: Produce frames decode, re-encode identically and carry whole record batches', {
+    timeout: 15_000,
+  }, async (t) => {
+    responder.captured.length = 0;
+    const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
+    const kafka = new Kafka({
+      clientId: 'golden-kafkajs',
+      brokers: [`127.0.0.1:${responder.port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    try {
+      await withTimeout(producer.connect(), 10_000, 'kafkajs producer connect');
+      const res = await withTimeout(
+        producer.send({
+          topic: 'golden',
+          messages: [{ key: 'k', value: 'v', headers: { h: '1' } }, { value: 'w' }],
+        }),
+        10_000,
+        'kafkajs send',
+      );
+      assert.equal(res[0]?.errorCode, 0);
+    } finally {
+      await producer.disconnect();
+    }
+    assert.deepEqual(responder.errors, []);
+    checkFrames(responder.captured, [18, 3, 0], t);
+    checkProduceRecords(responder.captured);
+  });
+
+  it('@platformatic/kafka producer: Produce frames decode and re-encode identically', {
+    timeout: 15_000,
+  }, async (t) => {
+    responder.captured.length = 0;
+    const { Producer, stringSerializers } = await import('@platformatic/kafka');
+    const producer = new Producer({
+      clientId: 'golden-platformatic',
+      bootstrapBrokers: [`127.0.0.1:${responder.port}`],
+      serializers: stringSerializers,
+      retries: 0,
+    });
+    try {
+      const res = await withTimeout(
+        producer.send({ messages: [{ topic: 'golden', key: 'k', value: 'v', partition: 0 }] }),
+        10_000,
+        'platformatic send',
+      );
+      assert.equal(res.offsets?.[0]?.offset, BigInt(res.offsets?.[0]?.offset ?? 0));
+    } finally {
+      await producer.close();
+    }
+    assert.deepEqual(responder.errors, []);
+    checkFrames(responder.captured, [18, 3, 0], t);
+    checkProduceRecords(responder.captured);
+  });
+
   const hasKcat = spawnSync('kcat', ['-V']).status === 0;
+  it('kcat -P and kcat -C -e (librdkafka): Produce, ListOffsets and Fetch frames decode; our Fetch reads as end of partition', {
+    timeout: 15_000,
+    skip: hasKcat ? false : 'kcat not on PATH',
+  }, async (t) => {
+    responder.captured.length = 0;
+    const broker = `127.0.0.1:${responder.port}`;
+    const p = await runKcat(
+      ['-P', '-b', broker, '-t', 'golden', '-p', '0', '-K', ':', '-z', 'none'],
+      'k1:v1\nk2:v2\n',
+      6_000,
+    );
+    assert.equal(p.code, 0, p.err);
+    const c = await runKcat(
+      ['-C', '-b', broker, '-t', 'golden', '-p', '0', '-o', 'beginning', '-e', '-q'],
+      null,
+      6_000,
+    );
+    assert.equal(c.code, 0, c.err);
+    assert.equal(c.out, '');
+    assert.deepEqual(responder.errors, []);
+    checkFrames(responder.captured, [18, 3, 0, 1], t);
+    checkProduceRecords(responder.captured);
+  });
+
   it('kcat (librdkafka): kcat -L lists our broker and topic', {
     timeout: 15_000,
     skip: hasKcat ? false : 'kcat not on PATH',
@@ -117,10 +252,10 @@ describe('golden: real clients against Sluice encodings', { timeout: 60_000 }, (
     );
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       out += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       err += d;
     });
     const code = await withTimeout(

@@ -1,9 +1,11 @@
 /**
  * A minimal Kafka responder for golden tests: listens on 127.0.0.1 (ephemeral port), records
- * every request frame a client sends, and answers ApiVersions and Metadata with Sluice's own
- * encoder (one broker: itself; every requested topic exists with one partition). Other
- * requests are recorded and the connection is closed, which clients treat as a broken
- * connection. Used only by tests: the real broker lives in src/broker/.
+ * every request frame a client sends, and answers with Sluice's own encoder: ApiVersions,
+ * Metadata (one broker: itself; every requested topic exists with one partition), Produce
+ * (success, offsets counting up), ListOffsets (offset 0), Fetch (no records, high watermark 0,
+ * so a consumer sees the end of the partition) and InitProducerId. Other requests are recorded
+ * and the connection is closed, which clients treat as a broken connection. It stores nothing:
+ * used only by tests; the real broker lives in src/broker/.
  */
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -22,6 +24,7 @@ export class Responder {
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   port = 0;
+  private nextOffset = 0;
 
   constructor(readonly topics: readonly string[] = ['golden']) {}
 
@@ -109,6 +112,63 @@ export class Responder {
               ],
             })),
           }),
+        ),
+      );
+    } else if (req.apiKey === 0) {
+      if (req.body.acks === 0) return;
+      socket.write(
+        Buffer.concat(
+          encodeResponse(0, req.apiVersion, req.correlationId, {
+            responses: req.body.topicData.map((t) => ({
+              name: t.name,
+              partitionResponses: t.partitionData.map((p) => ({
+                index: p.index,
+                errorCode: 0,
+                baseOffset: this.nextOffset++,
+              })),
+            })),
+          }),
+        ),
+      );
+    } else if (req.apiKey === 2) {
+      socket.write(
+        Buffer.concat(
+          encodeResponse(2, req.apiVersion, req.correlationId, {
+            topics: req.body.topics.map((t) => ({
+              name: t.name,
+              partitions: t.partitions.map((p) => ({
+                partitionIndex: p.partitionIndex,
+                errorCode: 0,
+                offset: 0,
+                timestamp: -1,
+                ...(req.apiVersion === 0 ? { oldStyleOffsets: [0] } : {}),
+              })),
+            })),
+          }),
+        ),
+      );
+    } else if (req.apiKey === 1) {
+      socket.write(
+        Buffer.concat(
+          encodeResponse(1, req.apiVersion, req.correlationId, {
+            responses: req.body.topics.map((t) => ({
+              topic: t.topic,
+              partitions: t.partitions.map((p) => ({
+                partitionIndex: p.partition,
+                errorCode: 0,
+                highWatermark: 0,
+                lastStableOffset: 0,
+                logStartOffset: 0,
+                records: Buffer.alloc(0),
+              })),
+            })),
+          }),
+        ),
+      );
+    } else if (req.apiKey === 22) {
+      socket.write(
+        Buffer.concat(
+          encodeResponse(22, req.apiVersion, req.correlationId, { producerId: 1000, producerEpoch: 0 }),
         ),
       );
     } else {
