@@ -6,8 +6,10 @@
  *
  * Format: int16 version, then the body at that version (never flexible). Versions 0-3.
  * As in Kafka's ConsumerProtocol, a newer version than we know is read as the newest we know
- * (later versions only append fields), and trailing bytes are ignored. An empty buffer is an
- * empty assignment/subscription (some clients send one for a member with nothing assigned).
+ * (later versions only append fields), and trailing bytes are ignored. A body too short for
+ * its declared version is read at the newest older version it fits (kafkajs declares versions
+ * whose fields it does not write). An empty buffer is an empty assignment/subscription (some
+ * clients send one for a member with nothing assigned).
  */
 import { SluiceError } from '../common/index.js';
 import { compileMessage } from './codec.js';
@@ -44,9 +46,18 @@ function decodeVersioned<T>(
   }
   const version = r.int16();
   if (version < 0) throw new SluiceError('PROTOCOL', `${def.name}: negative version ${version}`);
-  const v = Math.min(version, CONSUMER_PROTOCOL_MAX_VERSION);
-  const body = compileMessage(def, v).decode(r) as object;
-  return { version, ...body } as T;
+  // Some clients declare a version but write an older layout (kafkajs writes v0 fields under
+  // any version): when the declared layout runs out of bytes, read the older ones in turn.
+  const start = r.pos;
+  for (let v = Math.min(version, CONSUMER_PROTOCOL_MAX_VERSION); ; v--) {
+    r.pos = start;
+    try {
+      const body = compileMessage(def, v).decode(r) as object;
+      return { version, ...body } as T;
+    } catch (err) {
+      if (v === 0) throw err;
+    }
+  }
 }
 
 const emptyBodies = new Map<string, Buffer>();
