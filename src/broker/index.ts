@@ -1,0 +1,20 @@
+/**
+ * broker/: the embedded Kafka-compatible broker. Public face of the module.
+ *
+ * So far: the TCP server (framing, decoding, in-order dispatch to per-API handlers, bad-input
+ * handling) and ApiVersions. The `Cluster` API and the other handlers build on log/.
+ */
+export { FrameSplitter } from './framing.js';
+export {
+  type ApiRange,
+  apiVersionsResponse,
+  unsupportedApiVersionsResponse,
+} from './handlers/18-api-versions.js';
+export {
+  type ConnectionContext,
+  type Handler,
+  type HandlerTable,
+  KafkaServer,
+  type KafkaServerOptions,
+  type RequestOf,
+} from './server.js';
