@@ -6,6 +6,20 @@
  */
 export { FrameSplitter } from './framing.js';
 export {
+  GroupCoordinator,
+  type GroupCoordinatorOptions,
+  type GroupDescription,
+  type GroupState,
+  type JoinRequest,
+  type JoinResult,
+  type MemberDescription,
+  type Protocol,
+  realScheduler,
+  type Scheduler,
+  type SyncRequest,
+  type SyncResult,
+} from './group-coordinator.js';
+export {
   type ApiRange,
   apiVersionsResponse,
   unsupportedApiVersionsResponse,
