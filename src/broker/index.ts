@@ -24,6 +24,14 @@ export {
   apiVersionsResponse,
   unsupportedApiVersionsResponse,
 } from './handlers/18-api-versions.js';
+export type { BrokerNode, GroupHandlerContext } from './handlers/context.js';
+export { groupHandlers } from './handlers/group-handlers.js';
+export {
+  type CommittedOffset,
+  MemoryOffsetStore,
+  type OffsetStore,
+  type TopicPartitionOffset,
+} from './offset-store.js';
 export {
   type ConnectionContext,
   type Handler,
