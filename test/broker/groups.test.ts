@@ -108,7 +108,7 @@ describe('consumer groups with real clients', { timeout: 90_000 }, () => {
     const deadline = Date.now() + ms;
     while (!ok()) {
       if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}: ${JSON.stringify([...assignment('kjs')])}`);
+        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(coordinator.list())}`);
       await sleep(100);
     }
   }
@@ -177,6 +177,40 @@ describe('consumer groups with real clients', { timeout: 90_000 }, () => {
       assert.equal(offsets.committed('kjs').length, 0);
     } finally {
       await admin.disconnect();
+    }
+  });
+  it('librdkafka (@confluentinc/kafka-javascript): cooperative-sticky members split the partitions and rebalance on leave', {
+    timeout: 60_000,
+  }, async () => {
+    const { KafkaJS } =
+      require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
+    const kafka = new KafkaJS.Kafka({
+      kafkaJS: { brokers: [`127.0.0.1:${port}`], clientId: 'rdk', logLevel: KafkaJS.logLevel.NOTHING },
+    });
+    const consumers = [0, 1, 2].map(() =>
+      kafka.consumer({
+        kafkaJS: {
+          groupId: 'rdk',
+          fromBeginning: true,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 300,
+          rebalanceTimeout: 10_000,
+        },
+        'partition.assignment.strategy': 'cooperative-sticky',
+      }),
+    );
+    try {
+      for (const c of consumers) {
+        await c.connect();
+        await c.subscribe({ topics: [TOPIC] });
+        await c.run({ eachMessage: async () => {} });
+      }
+      await until('3 librdkafka members to split the partitions', splitAmong('rdk', 3), 40_000);
+      assert.equal(coordinator.describe('rdk')?.protocol, 'cooperative-sticky');
+      await (consumers[1] as (typeof consumers)[number]).disconnect();
+      await until('2 librdkafka members to split the partitions', splitAmong('rdk', 2), 30_000);
+    } finally {
+      for (const c of consumers) await c.disconnect().catch(() => {});
     }
   });
 });
