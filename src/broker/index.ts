@@ -33,6 +33,16 @@ export {
   type TopicPartitionOffset,
 } from './offset-store.js';
 export {
+  AuthFailure,
+  SASL_MECHANISMS,
+  SaslAuthenticator,
+  type SaslExchange,
+  type SaslMechanism,
+  type SaslStep,
+  type SaslUser,
+  scramCredential,
+} from './sasl.js';
+export {
   type ConnectionContext,
   type Handler,
   type HandlerTable,

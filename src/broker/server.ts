@@ -30,11 +30,14 @@ import {
   SUPPORTED_APIS,
 } from '../protocol/index.js';
 import { FrameSplitter } from './framing.js';
+import { saslHandshakeHandler } from './handlers/17-sasl-handshake.js';
 import {
   type ApiRange,
   apiVersionsResponse,
   unsupportedApiVersionsResponse,
 } from './handlers/18-api-versions.js';
+import { saslAuthenticateHandler } from './handlers/36-sasl-authenticate.js';
+import type { SaslAuthenticator, SaslExchange } from './sasl.js';
 
 const log = createLogger('broker');
 
@@ -45,6 +48,10 @@ export interface ConnectionContext {
   clientId: string | null;
   /** Authenticated principal (SASL), null when anonymous. */
   principal: string | null;
+  /** The SASL exchange in progress, between SaslHandshake and its last SaslAuthenticate. */
+  sasl: SaslExchange | null;
+  /** Set by a handler to close the connection once its response is written. */
+  closeAfterResponse: boolean;
 }
 
 export type RequestOf<K extends ApiKey> = Extract<DecodedRequest, { apiKey: K }>;
@@ -66,7 +73,17 @@ export interface KafkaServerOptions {
   /** Connections beyond this are closed on accept. Default 10 000. */
   maxConnections?: number;
   handlers: HandlerTable;
+  /**
+   * SASL authentication: when set, a connection may only send ApiVersions, SaslHandshake and
+   * SaslAuthenticate until it has authenticated (anything else closes it, as in Kafka).
+   */
+  sasl?: SaslAuthenticator;
+  /** Narrows the versions advertised and accepted for some APIs (below Sluice's supported range). */
+  versionLimits?: Partial<Record<ApiKey, { min: number; max: number }>>;
 }
+
+/** APIs a connection may use before SASL authentication. */
+const PRE_AUTH_APIS = new Set([17, 18, 36]);
 
 /** Frames queued per connection before reading pauses. */
 const MAX_QUEUED_FRAMES = 64;
@@ -78,6 +95,10 @@ export class KafkaServer {
   private readonly maxRequestBytes: number;
   private readonly maxConnections: number;
   private nextConnectionId = 1;
+  /** @internal Whether connections must authenticate with SASL first. */
+  readonly requireAuth: boolean;
+  /** @internal Advertised range by API key. */
+  readonly ranges: (ApiRange | undefined)[] = [];
   /** APIs advertised in ApiVersions: those with a handler, at Sluice's supported ranges. */
   readonly advertised: readonly ApiRange[];
 
@@ -85,12 +106,19 @@ export class KafkaServer {
     this.maxRequestBytes = options.maxRequestBytes ?? 100 * 1024 * 1024;
     this.maxConnections = options.maxConnections ?? 10_000;
     const apiVersions: Handler<18> = () => apiVersionsResponse(this.advertised);
-    this.handlers = { [API_VERSIONS_KEY]: apiVersions, ...options.handlers };
+    const sasl: HandlerTable =
+      options.sasl === undefined
+        ? {}
+        : { 17: saslHandshakeHandler(options.sasl), 36: saslAuthenticateHandler() };
+    this.handlers = { [API_VERSIONS_KEY]: apiVersions, ...sasl, ...options.handlers };
+    this.requireAuth = options.sasl !== undefined;
+    const limits: Partial<Record<number, { min: number; max: number }>> = { ...options.versionLimits };
     this.advertised = SUPPORTED_APIS.filter((a) => this.handlers[a.key as ApiKey] !== undefined).map((a) => ({
       apiKey: a.key,
-      minVersion: a.minVersion,
-      maxVersion: a.maxVersion,
+      minVersion: Math.max(a.minVersion, limits[a.key]?.min ?? a.minVersion),
+      maxVersion: Math.min(a.maxVersion, limits[a.key]?.max ?? a.maxVersion),
     }));
+    for (const a of this.advertised) this.ranges[a.apiKey] = a;
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => log.error({ err }, 'server error'));
   }
@@ -155,7 +183,14 @@ class Connection {
     id: number,
   ) {
     this.splitter = new FrameSplitter(server.frameLimit);
-    this.ctx = { id, remoteAddress: socket.remoteAddress ?? '', clientId: null, principal: null };
+    this.ctx = {
+      id,
+      remoteAddress: socket.remoteAddress ?? '',
+      clientId: null,
+      principal: null,
+      sasl: null,
+      closeAfterResponse: false,
+    };
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => {
       log.debug({ err, conn: id }, 'connection error');
@@ -223,8 +258,17 @@ class Connection {
     }
     this.ctx.clientId = req.clientId;
     const handler = this.server.handlerFor(req.apiKey);
-    if (handler === undefined) {
+    const range = this.server.ranges[req.apiKey];
+    if (handler === undefined || range === undefined) {
       this.fail(`no handler for API ${req.apiKey}`, undefined);
+      return;
+    }
+    if (req.apiVersion < range.minVersion || req.apiVersion > range.maxVersion) {
+      this.fail(`API ${req.apiKey} v${req.apiVersion} is not advertised`, undefined);
+      return;
+    }
+    if (this.server.requireAuth && this.ctx.principal === null && !PRE_AUTH_APIS.has(req.apiKey)) {
+      this.fail(`API ${req.apiKey} before SASL authentication`, undefined);
       return;
     }
     let body: ResponseInput<ApiKey> | null;
@@ -245,6 +289,10 @@ class Connection {
       return;
     }
     this.write(chunks);
+    if (this.ctx.closeAfterResponse) {
+      this.queue.length = 0;
+      this.socket.end();
+    }
   }
 
   private write(chunks: Buffer[]): void {
