@@ -26,7 +26,14 @@ export class Responder {
   port = 0;
   private nextOffset = 0;
 
-  constructor(readonly topics: readonly string[] = ['golden']) {}
+  /**
+   * answerAll: answer every other supported API too, with an all-defaults body (error NONE,
+   * empty lists), so clients' admin calls go on and their requests get captured.
+   */
+  constructor(
+    readonly topics: readonly string[] = ['golden'],
+    readonly answerAll = false,
+  ) {}
 
   async start(): Promise<void> {
     this.server = createServer((s) => this.accept(s));
