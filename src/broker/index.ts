@@ -4,6 +4,18 @@
  * So far: the TCP server (framing, decoding, in-order dispatch to per-API handlers, bad-input
  * handling) and ApiVersions. The `Cluster` API and the other handlers build on log/.
  */
+
+export {
+  Cluster,
+  type ClusterOptions,
+  errorOf,
+  type FetchOptions,
+  type FetchPartitionRequest,
+  type FetchPartitionResult,
+  type PartitionError,
+  type ProduceResult,
+  topicNameError,
+} from './cluster.js';
 export { FrameSplitter } from './framing.js';
 export {
   GroupCoordinator,
@@ -24,8 +36,18 @@ export {
   apiVersionsResponse,
   unsupportedApiVersionsResponse,
 } from './handlers/18-api-versions.js';
+export { clusterHandlers } from './handlers/cluster-handlers.js';
 export type { BrokerNode, GroupHandlerContext } from './handlers/context.js';
 export { groupHandlers } from './handlers/group-handlers.js';
+export type {
+  AbortedTransaction,
+  AppendResult,
+  LogStore,
+  PartitionLogPort,
+  ReadResult,
+  TimestampLookup,
+  TopicDescription,
+} from './log-port.js';
 export {
   type CommittedOffset,
   MemoryOffsetStore,
