@@ -11,7 +11,8 @@
  * Any malformed input throws SluiceError PROTOCOL: truncation (ByteReader), null where the
  * version forbids it, tagged fields whose size disagrees with their content, and array
  * counts that cannot fit in the bytes left (checked before the loop, so a count of 2^31
- * costs nothing and allocates nothing).
+ * costs nothing and allocates nothing), and more array elements in total than the reader's
+ * `elementBudget` (decodeRequest sets one, bounding the objects a single request can create).
  *
  * Encoding: a field left undefined is written as its default. A field the version cannot
  * carry is dropped if it is ignorable or holds its default; otherwise encoding throws
@@ -49,6 +50,10 @@ function nullArgument(path: string): never {
 
 function countTooLarge(path: string, n: number, left: number): never {
   throw new SluiceError('PROTOCOL', `${path}: array of ${n} elements cannot fit in the ${left} bytes left`);
+}
+
+function tooManyElements(path: string): never {
+  throw new SluiceError('PROTOCOL', `${path}: the message has more array elements than allowed`);
 }
 
 function notCarried(path: string, version: number): never {
@@ -176,6 +181,7 @@ const helpers = {
   nullNotAllowed,
   nullArgument,
   countTooLarge,
+  tooManyElements,
   notCarried,
   writeRecords,
   defaultValue,
@@ -303,6 +309,7 @@ ${cases}
   if (${n} < 0) { ${nullable ? `${target} = null;` : `H.nullNotAllowed(${p});`} }
   else {
     if (${n} * ${min} > r.end - r.pos) H.countTooLarge(${p}, ${n}, r.end - r.pos);
+    if ((r.elementBudget -= ${n}) < 0) H.tooManyElements(${p});
     ${target} = [];
     for (let ${i} = 0; ${i} < ${n}; ${i}++) ${target}.push(${elem});
   }

@@ -60,8 +60,21 @@ function unsupported(message: string, details: Record<string, unknown>): never {
   throw new SluiceError('UNSUPPORTED', message, { details, kafkaErrorCode: 35 });
 }
 
-export function decodeRequest(frame: Uint8Array): DecodedRequest {
+/**
+ * Most array elements one request may decode into (all arrays together). A Produce or Fetch
+ * for every partition of a large cluster stays far below; a hostile frame of 100 MB of
+ * one-byte elements stops here instead of becoming gigabytes of objects.
+ */
+export const MAX_REQUEST_ELEMENTS = 1_000_000;
+
+export interface DecodeRequestOptions {
+  /** Default MAX_REQUEST_ELEMENTS. */
+  maxElements?: number;
+}
+
+export function decodeRequest(frame: Uint8Array, options: DecodeRequestOptions = {}): DecodedRequest {
   const r = new ByteReader(frame);
+  r.elementBudget = options.maxElements ?? MAX_REQUEST_ELEMENTS;
   const apiKey = r.int16();
   const apiVersion = r.int16();
   const correlationId = r.int32();

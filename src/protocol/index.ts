@@ -38,11 +38,13 @@ export {
 export {
   API_VERSIONS_KEY,
   type DecodedRequest,
+  type DecodeRequestOptions,
   decodeRequest,
   decodeResponse,
   encodeRequest,
   encodeResponse,
   isFlexible,
+  MAX_REQUEST_ELEMENTS,
   peekRequestHeader,
   type RequestHeader,
 } from './frame.js';

@@ -269,6 +269,12 @@ export class ByteReader {
   readonly buf: Buffer;
   pos: number;
   readonly end: number;
+  /**
+   * Array elements the message decoders may still create from this input (codec.ts counts
+   * them down). Bounds the objects one request can make: a frame of tiny elements would
+   * otherwise turn every few bytes into an object of ~100 bytes.
+   */
+  elementBudget = Number.POSITIVE_INFINITY;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);

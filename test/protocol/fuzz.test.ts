@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isSluiceError } from '../../src/common/index.js';
-import { decodeRequest, encodeRequest } from '../../src/protocol/index.js';
+import { ByteWriter, decodeRequest, encodeRequest, MAX_REQUEST_ELEMENTS } from '../../src/protocol/index.js';
 import { buildCorpus, runFuzz } from './support/fuzz.js';
 
 const ITERATIONS = Number(process.env.SLUICE_FUZZ_ITERATIONS ?? 200_000);
@@ -70,5 +70,20 @@ describe('decodeRequest under fuzzing', () => {
       () => decodeRequest(frame.subarray(0, nameAt + 2)),
       (e) => isSluiceError(e, 'PROTOCOL') && /not nullable/.test(e.message),
     );
+  });
+  it('bounds the array elements one request may create (a frame of tiny elements cannot fan out into millions of objects)', () => {
+    // DescribeGroups v5: groups is a compact array of compact strings; an empty string is 1 byte.
+    const n = MAX_REQUEST_ELEMENTS + 1;
+    const head = encodeRequest(15, 5, 1, 'c', { groups: [] }).subarray(4, -3); // header, without body
+    const count = new ByteWriter(8).uvarint(n + 1).toBuffer(); // compact array length n
+    const body = Buffer.concat([count, Buffer.alloc(n, 1), Buffer.from([0, 0])]); // n empty strings, bool, tags
+    assert.throws(
+      () => decodeRequest(Buffer.concat([head, body])),
+      (e) => isSluiceError(e, 'PROTOCOL') && /more array elements/.test(e.message),
+    );
+    // The same frame decodes with a larger budget, so the limit is what refused it.
+    const d = decodeRequest(Buffer.concat([head, body]), { maxElements: n });
+    assert.ok(d.apiKey === 15);
+    assert.equal(d.body.groups.length, n);
   });
 });
