@@ -78,6 +78,11 @@ export interface KafkaServerOptions {
    * SaslAuthenticate until it has authenticated (anything else closes it, as in Kafka).
    */
   sasl?: SaslAuthenticator;
+  /**
+   * Called when a handler throws or its response does not encode: a broker bug, not bad
+   * input (the connection is closed either way). For metrics and tests.
+   */
+  onHandlerError?: (err: unknown, apiKey: number, apiVersion: number) => void;
   /** Narrows the versions advertised and accepted for some APIs (below Sluice's supported range). */
   versionLimits?: Partial<Record<ApiKey, { min: number; max: number }>>;
 }
@@ -162,6 +167,12 @@ export class KafkaServer {
   /** @internal */
   handlerFor(apiKey: number): Handler<ApiKey> | undefined {
     return this.handlers[apiKey as ApiKey] as Handler<ApiKey> | undefined;
+  }
+
+  /** @internal */
+  reportHandlerError(err: unknown, apiKey: number, apiVersion: number): void {
+    log.error({ err, apiKey, apiVersion }, 'handler failed or its response does not encode');
+    this.options.onHandlerError?.(err, apiKey, apiVersion);
   }
 
   /** @internal */
@@ -275,7 +286,7 @@ class Connection {
     try {
       body = await handler(req as never, this.ctx);
     } catch (err) {
-      log.error({ err, apiKey: req.apiKey, apiVersion: req.apiVersion, conn: this.ctx.id }, 'handler failed');
+      this.server.reportHandlerError(err, req.apiKey, req.apiVersion);
       this.fail('handler failed', err);
       return;
     }
@@ -284,7 +295,7 @@ class Connection {
     try {
       chunks = encodeResponse(req.apiKey, req.apiVersion, req.correlationId, body as never);
     } catch (err) {
-      log.error({ err, apiKey: req.apiKey, apiVersion: req.apiVersion }, 'response does not encode');
+      this.server.reportHandlerError(err, req.apiKey, req.apiVersion);
       this.fail('response does not encode', err);
       return;
     }

@@ -28,7 +28,7 @@ export function metadataHandler(cluster: Cluster): Handler<3> {
       if (t.name === null) {
         topics.push({
           errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
-          name: null,
+          name: req.apiVersion >= 12 ? null : '',
           topicId: t.topicId,
           partitions: [],
         });
