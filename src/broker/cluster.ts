@@ -16,7 +16,7 @@
  * per-partition failures never fail a whole request.
  */
 import { createHash } from 'node:crypto';
-import { isSluiceError, SluiceError } from '../common/index.js';
+import { isSluiceError } from '../common/index.js';
 import { ErrorCode } from '../protocol/index.js';
 import { realScheduler, type Scheduler } from './group-coordinator.js';
 import type { AbortedTransaction, LogStore, PartitionLogPort, TopicDescription } from './log-port.js';
@@ -148,9 +148,15 @@ export class Cluster {
     return this.logs.hasTopic(name) ? this.logs.describeTopic(name) : undefined;
   }
 
+  /** Cheap: a map lookup in the log store (describeTopic resolves the whole config). */
   partitionExists(topic: string, partition: number): boolean {
-    const d = this.describeTopic(topic);
-    return d !== undefined && partition >= 0 && partition < d.partitions;
+    if (!Number.isInteger(partition) || partition < 0) return false;
+    try {
+      this.logs.getLog(topic, partition);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   get autoCreateTopics(): boolean {
@@ -246,12 +252,8 @@ export class Cluster {
     return r.errorCode === 0 || r.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS;
   }
 
+  /** The partition's log; the store throws NOT_FOUND (Kafka code 3) for unknown ones. */
   private log(topic: string, partition: number): PartitionLogPort {
-    if (!this.partitionExists(topic, partition)) {
-      throw new SluiceError('NOT_FOUND', `unknown topic partition ${topic}-${partition}`, {
-        kafkaErrorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-      });
-    }
     return this.logs.getLog(topic, partition);
   }
 
