@@ -105,6 +105,8 @@ export class Cluster {
   /** Fetches waiting for data, by "topic\0partition". */
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly topicIds = new Map<string, Buffer>();
+  /** Topic id (hex) to name. */
+  private readonly idIndex = new Map<string, string>();
   private nextProducerId: number;
 
   constructor(options: ClusterOptions) {
@@ -131,9 +133,16 @@ export class Cluster {
     return id;
   }
 
+  /** The topic with this id; the index is rebuilt on a miss (topics may be created elsewhere). */
   topicById(id: Uint8Array): string | undefined {
-    for (const t of this.logs.topics()) if (this.topicId(t.name).equals(id)) return t.name;
-    return undefined;
+    const key = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+    let name = this.idIndex.get(key);
+    if (name === undefined) {
+      this.idIndex.clear();
+      for (const t of this.logs.topics()) this.idIndex.set(this.topicId(t.name).toString('hex'), t.name);
+      name = this.idIndex.get(key);
+    }
+    return name !== undefined && this.logs.hasTopic(name) ? name : undefined;
   }
 
   topics(): TopicDescription[] {

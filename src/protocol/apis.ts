@@ -3,9 +3,10 @@
  * broker advertises in ApiVersions) and the request and response definitions.
  *
  * Ranges: Kafka's own ranges, capped where a later version changes semantics the broker
- * does not implement yet. Produce 3-10 and Fetch 4-12: below those, clients send the old
- * message formats (v0/v1) that Kafka 4 also dropped; Produce 11 is transactions v2 and Fetch 13+
- * replaces topic names with topic ids. ListOffsets stops at 8 (9+ is tiered storage).
+ * does not implement yet. Produce 3-10 and Fetch 4-16: below those, clients send the old
+ * message formats (v0/v1) that Kafka 4 also dropped; Produce 11 is transactions v2 and Fetch 17
+ * adds KRaft replica directories. Fetch 13+ names topics by id. ListOffsets stops at 8 (9+ is
+ * tiered storage).
  * The transaction APIs (24-28, 61, 65, 66) are defined for the next issue.
  */
 
@@ -75,7 +76,7 @@ function api<Req extends MessageDef, Res extends MessageDef>(
 /** Every API Sluice supports, by key: the one table of supported versions. */
 export const APIS = {
   0: api('Produce', 0, 3, 10, ProduceRequest, ProduceResponse),
-  1: api('Fetch', 1, 4, 12, FetchRequest, FetchResponse),
+  1: api('Fetch', 1, 4, 16, FetchRequest, FetchResponse),
   2: api('ListOffsets', 2, 0, 8, ListOffsetsRequest, ListOffsetsResponse),
   3: api('Metadata', 3, 0, 12, MetadataRequest, MetadataResponse),
   8: api('OffsetCommit', 8, 0, 9, OffsetCommitRequest, OffsetCommitResponse),

@@ -1,5 +1,5 @@
 /**
- * Fetch (API key 1), versions 4-12: request and response fields.
+ * Fetch (API key 1), versions 4-16: request and response fields.
  * Field names, types and version ranges follow Apache Kafka's message definitions.
  */
 import { arr, f, message, obj } from '../schema.js';
@@ -7,6 +7,12 @@ import { arr, f, message, obj } from '../schema.js';
 export const FetchRequest = message('FetchRequest', 1, 'request', '12+', [
   f('clusterId', 'string', '12+', { nullable: '12+', tagged: '12+', tag: 0, default: null, ignorable: true }),
   f('replicaId', 'int32', '0-14', { default: -1 }),
+  obj(
+    'replicaState',
+    '15+',
+    [f('replicaId', 'int32', '15+', { default: -1 }), f('replicaEpoch', 'int64', '15+', { default: -1 })],
+    { tagged: '15+', tag: 1 },
+  ),
   f('maxWaitMs', 'int32', '0+'),
   f('minBytes', 'int32', '0+'),
   f('maxBytes', 'int32', '3+', { default: 2147483647, ignorable: true }),
@@ -15,6 +21,7 @@ export const FetchRequest = message('FetchRequest', 1, 'request', '12+', [
   f('sessionEpoch', 'int32', '7+', { default: -1, ignorable: true }),
   arr('topics', '0+', [
     f('topic', 'string', '0-12', { ignorable: true }),
+    f('topicId', 'uuid', '13+', { ignorable: true }),
     arr('partitions', '0+', [
       f('partition', 'int32', '0+'),
       f('currentLeaderEpoch', 'int32', '9+', { default: -1, ignorable: true }),
@@ -26,6 +33,7 @@ export const FetchRequest = message('FetchRequest', 1, 'request', '12+', [
   ]),
   arr('forgottenTopicsData', '7+', [
     f('topic', 'string', '7-12', { ignorable: true }),
+    f('topicId', 'uuid', '13+', { ignorable: true }),
     f('partitions', '[]int32', '7+'),
   ]),
   f('rackId', 'string', '11+', { default: '', ignorable: true }),
@@ -37,6 +45,7 @@ export const FetchResponse = message('FetchResponse', 1, 'response', '12+', [
   f('sessionId', 'int32', '7+', { default: 0 }),
   arr('responses', '0+', [
     f('topic', 'string', '0-12', { ignorable: true }),
+    f('topicId', 'uuid', '13+', { ignorable: true }),
     arr('partitions', '0+', [
       f('partitionIndex', 'int32', '0+'),
       f('errorCode', 'int16', '0+'),
@@ -69,4 +78,15 @@ export const FetchResponse = message('FetchResponse', 1, 'response', '12+', [
       f('records', 'records', '0+', { nullable: '0+' }),
     ]),
   ]),
+  arr(
+    'nodeEndpoints',
+    '16+',
+    [
+      f('nodeId', 'int32', '16+'),
+      f('host', 'string', '16+'),
+      f('port', 'int32', '16+'),
+      f('rack', 'string', '16+', { nullable: '16+', default: null }),
+    ],
+    { tagged: '16+', tag: 0 },
+  ),
 ]);
