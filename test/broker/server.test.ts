@@ -68,6 +68,7 @@ describe('KafkaServer', { timeout: 60_000 }, () => {
   let server: KafkaServer;
   let port: number;
   const delays = new Map<string, number>();
+  let metadataCalls = 0;
 
   before(async () => {
     server = new KafkaServer({
@@ -75,6 +76,7 @@ describe('KafkaServer', { timeout: 60_000 }, () => {
       maxRequestBytes: 1024 * 1024,
       handlers: {
         3: async (req) => {
+          metadataCalls++;
           const wanted = req.body.topics === null ? ['t'] : req.body.topics.map((t) => t.name ?? '');
           const delay = delays.get(wanted[0] ?? '') ?? 0;
           if (delay > 0) await sleep(delay);
@@ -223,6 +225,45 @@ describe('KafkaServer', { timeout: 60_000 }, () => {
     probe.end();
     assert.equal(sent, 3000);
     assert.ok(reconnects > 0, 'some mutated frames were rejected');
+  });
+
+  it('a client that does not read its responses stops being read; all answers then arrive in order', {
+    timeout: 30_000,
+  }, async (t) => {
+    const s = connect(port, '127.0.0.1');
+    await once(s, 'connect');
+    s.pause(); // read nothing for now
+    // ~250 KB responses: 200 of them (~50 MB) exceed what the kernel's socket buffers hold.
+    const big = encodeRequest(3, 9, 0, 'raw', {
+      topics: Array.from({ length: 5000 }, (_, i) => ({ name: `topic-${i}` })),
+    });
+    const N = 200;
+    const callsBefore = metadataCalls;
+    for (let i = 0; i < N; i++) {
+      const f = Buffer.from(big);
+      f.writeInt32BE(i, 8); // correlation id
+      s.write(f);
+    }
+    await sleep(1500);
+    const handledWhileBlocked = metadataCalls - callsBefore;
+    t.diagnostic(`handled while the client read nothing: ${handledWhileBlocked} of ${N}`);
+    const splitter = new FrameSplitter(64 << 20);
+    const ids: number[] = [];
+    s.on('data', (d: Buffer) => {
+      for (const f of splitter.push(d)) ids.push(f.readInt32BE(0));
+    });
+    s.resume();
+    const deadline = Date.now() + 25_000;
+    while (ids.length < N && Date.now() < deadline) await sleep(50);
+    s.destroy();
+    assert.ok(
+      handledWhileBlocked < N * 0.8,
+      `server handled ${handledWhileBlocked} of ${N} requests for a client that read nothing`,
+    );
+    assert.deepEqual(
+      ids,
+      Array.from({ length: N }, (_, i) => i),
+    );
   });
 
   it('serves kcat -L (librdkafka) through the real server', { timeout: 15_000 }, async () => {
