@@ -5,6 +5,7 @@
  * handling) and ApiVersions. The `Cluster` API and the other handlers build on log/.
  */
 
+export { Broker, type BrokerDeps } from './broker.js';
 export {
   Cluster,
   type ClusterOptions,
@@ -16,6 +17,7 @@ export {
   type ProduceResult,
   topicNameError,
 } from './cluster.js';
+export { type BrokerConfig, type ConfigSources, resolveBrokerConfig } from './config.js';
 export { FrameSplitter } from './framing.js';
 export {
   GroupCoordinator,
