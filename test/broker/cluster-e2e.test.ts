@@ -129,6 +129,70 @@ describe('broker end to end with real clients (in-memory log)', { timeout: 120_0
     );
   });
 
+  it('kafkajs admin: topic configs (create with overrides, describe, alter, incremental), partitions, records, deletion', {
+    timeout: 20_000,
+  }, async () => {
+    const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
+    const kafka = new Kafka({
+      clientId: 'admin',
+      brokers: [broker],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [
+          { topic: 'cfg', numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '1000' }] },
+        ],
+      });
+      const describe = async () => {
+        const r = await admin.describeConfigs({
+          resources: [{ type: 2, name: 'cfg' }],
+          includeSynonyms: false,
+        });
+        return Object.fromEntries(
+          (r.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]),
+        );
+      };
+      assert.equal((await describe())['retention.ms'], '1000');
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: 2, name: 'cfg', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      });
+      const after = await describe();
+      assert.equal(after['cleanup.policy'], 'compact');
+      assert.equal(
+        after['retention.ms'],
+        '604800000',
+        'AlterConfigs replaces: retention.ms is back to its default',
+      );
+      await assert.rejects(
+        admin.alterConfigs({
+          validateOnly: false,
+          resources: [{ type: 2, name: 'cfg', configEntries: [{ name: 'no.such.key', value: '1' }] }],
+        }),
+      );
+      await admin.createPartitions({ topicPartitions: [{ topic: 'cfg', count: 4 }] });
+      assert.equal((await admin.fetchTopicMetadata({ topics: ['cfg'] })).topics[0]?.partitions.length, 4);
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({
+        topic: 'cfg',
+        messages: [0, 1, 2].map((i) => ({ partition: 0, value: `v${i}` })),
+      });
+      await producer.disconnect();
+      await admin.deleteTopicRecords({ topic: 'cfg', partitions: [{ partition: 0, offset: '2' }] });
+      const offsets = await admin.fetchTopicOffsets('cfg');
+      assert.equal(offsets.find((p) => p.partition === 0)?.low, '2');
+      await admin.deleteTopics({ topics: ['cfg'] });
+      assert.equal(cluster.hasTopic('cfg'), false);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('kcat: produce with every codec and consume back byte-identical; list offsets', {
     timeout: 40_000,
   }, async () => {
