@@ -102,7 +102,6 @@ export async function describeTables(
       [oid, ident],
     );
     let key = keyIndex.rows.map((r) => r.attname as string);
-    if (ident === 'f') key = []; // FULL: the whole row identifies; events are key-less
     if (key.length === 0 && ident !== 'f') {
       if (noPrimaryKey === 'replica-identity-full') {
         try {
