@@ -97,6 +97,8 @@ export interface WorkloadOptions {
   onCommit?: (ops: CommittedOp[]) => void;
   /** Stop early when this returns true. */
   stop?: () => boolean;
+  /** Reconnect after connection errors instead of failing (chaos test). */
+  survivePostgresRestarts?: boolean;
 }
 
 const keyOf = {
@@ -184,11 +186,22 @@ async function oneOp(c: pg.Client, ids: number): Promise<CommittedOp[]> {
 /** Runs `workers` concurrent clients, each `transactions` transactions of 1-3 random ops. */
 export async function runWorkload(url: string, o: WorkloadOptions): Promise<CommittedOp[]> {
   const all: CommittedOp[] = [];
-  await Promise.all(
-    Array.from({ length: o.workers }, async () => {
+  const connect = async (): Promise<pg.Client> => {
+    for (let i = 0; ; i++) {
       const c = new pg.Client({ connectionString: url });
       c.on('error', () => {});
-      await c.connect();
+      try {
+        await c.connect();
+        return c;
+      } catch (err) {
+        if (i > 100 || o.stop?.() === true) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  await Promise.all(
+    Array.from({ length: o.workers }, async () => {
+      let c = await connect();
       try {
         for (let t = 0; t < o.transactions && !(o.stop?.() ?? false); t++) {
           const ops: CommittedOp[] = [];
@@ -203,6 +216,14 @@ export async function runWorkload(url: string, o: WorkloadOptions): Promise<Comm
             // deadlocks / unique races between workers: the transaction did not commit
             if (code === '40P01' || code === '23505' || code === '40001') continue;
             if (o.stop?.() === true) break;
+            if (o.survivePostgresRestarts === true) {
+              // Connection lost (Postgres restarting): whether it committed is unknown, so it is
+              // not logged (the final SELECT * comparison still covers it). Reconnect.
+              await c.end().catch(() => {});
+              await new Promise((r) => setTimeout(r, 200));
+              c = await connect();
+              continue;
+            }
             throw err;
           }
           all.push(...ops);
