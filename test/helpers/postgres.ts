@@ -155,7 +155,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
         }
       },
       async restart() {
-        stopMode('fast');
+        if (stopMode('fast').status !== 0) stopMode('immediate');
         start();
       },
       async crashRestart() {

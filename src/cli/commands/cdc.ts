@@ -53,7 +53,8 @@ function parseTables(value: string): string[] {
 
 function parseNonNegativeInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got '${value}'`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected an integer ≥ 0, got '${value}'`);
   return n;
 }
 
@@ -66,20 +67,31 @@ export function registerCdcCommands(program: Command): void {
     .requiredOption('--tables <list>', 'tables to capture: schema.table,…', parseTables)
     .requiredOption('--topic-prefix <prefix>', 'topics are <prefix>.<schema>.<table>')
     .option('--bootstrap <servers>', 'Kafka bootstrap servers host:port[,…]')
-    .option('--sink-file <path>', 'write records to an fsync\'d local file instead of Kafka')
+    .option('--sink-file <path>', "write records to an fsync'd local file instead of Kafka")
     .option('--slot <name>', 'replication slot (default sluice_<prefix>)')
     .option('--publication <name>', 'publication (default sluice_<prefix>)')
-    .addOption(new Option('--format <format>', 'record format').choices(['json', 'json-schema', 'avro']).default('json'))
-    .option('--registry <url>', 'schema registry URL (for --format avro)')
-    .addOption(new Option('--snapshot <mode>', 'initial snapshot').choices(['initial', 'never']).default('initial'))
     .addOption(
-      new Option('--decimal-mode <mode>', 'numeric/decimal handling').choices(['precise', 'string', 'double']).default('precise'),
+      new Option('--format <format>', 'record format')
+        .choices(['json', 'json-schema', 'avro'])
+        .default('json'),
+    )
+    .option('--registry <url>', 'schema registry URL (for --format avro)')
+    .addOption(
+      new Option('--snapshot <mode>', 'initial snapshot').choices(['initial', 'never']).default('initial'),
+    )
+    .addOption(
+      new Option('--decimal-mode <mode>', 'numeric/decimal handling')
+        .choices(['precise', 'string', 'double'])
+        .default('precise'),
     )
     .option('--transaction-topic', 'write BEGIN/END records to <prefix>.transaction')
     .option('--heartbeat-ms <ms>', 'heartbeat interval (0: off)', parseNonNegativeInt, 10_000)
     .option('--chunk-rows <n>', 'snapshot rows per chunk', parsePositiveInt, 10_000)
     .addOption(
-      new Option('--keyless-tables <mode>', 'tables without a primary key: refuse, or set REPLICA IDENTITY FULL')
+      new Option(
+        '--keyless-tables <mode>',
+        'tables without a primary key: refuse, or set REPLICA IDENTITY FULL',
+      )
         .choices(['error', 'replica-identity-full'])
         .default('error'),
     )
@@ -119,7 +131,8 @@ export function registerCdcCommands(program: Command): void {
           process.stderr.write(
             `snapshot ${p.table}: ${p.rows} rows${p.done ? ' (done)' : ''} [${p.tablesDone}/${p.tablesTotal} tables]\n`,
           ),
-        onReconnect: (err, attempt) => process.stderr.write(`reconnecting (attempt ${attempt}): ${err.message}\n`),
+        onReconnect: (err, attempt) =>
+          process.stderr.write(`reconnecting (attempt ${attempt}): ${err.message}\n`),
       });
       if (flags.resetOffsets === true) {
         await offsets.clear(source.slot);

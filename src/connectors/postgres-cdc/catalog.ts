@@ -101,7 +101,7 @@ export async function describeTables(
         ORDER BY k.ord`,
       [oid, ident],
     );
-    let key = keyIndex.rows.map((r) => r.attname as string);
+    const key = keyIndex.rows.map((r) => r.attname as string);
     if (key.length === 0 && ident !== 'f') {
       if (noPrimaryKey === 'replica-identity-full') {
         try {

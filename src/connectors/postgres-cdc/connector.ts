@@ -565,6 +565,7 @@ export class PostgresCdcSource {
         try {
           msgs = await rc.next();
         } catch (err) {
+          if (this.flushError !== undefined) throw this.flushError;
           if (this.stopping) break;
           throw err;
         }
@@ -618,6 +619,7 @@ export class PostgresCdcSource {
       (err) => {
         this.flushing = undefined;
         this.flushError = toSluiceError(err, 'IO');
+        rc.abort(this.flushError); // wakes the session, which ends with this error
       },
     );
   }
@@ -784,6 +786,18 @@ export class PostgresCdcSource {
           const model = this.models.get(rel.relationOid);
           if (model !== undefined) this.push(model, 't', null, null, null, lsn);
         }
+        return;
+      }
+      case 'keepalive': {
+        // Outside a transaction, everything committed before the server's WAL end has been
+        // handled (pgoutput sends a transaction whole, at its commit): once the batch so far
+        // is acknowledged, the slot may move to walEnd. This lets it advance past WAL of
+        // tables not captured, and lets a fast shutdown of Postgres see its walsender caught up.
+        if (this.tx !== undefined) return;
+        const saved = parseLsn((this.offset as SourceOffset).lsn);
+        const pending = this.batchCommit?.lsn ?? 0n;
+        if (lsn > saved && lsn > pending)
+          this.batchCommit = { lsn, txId: this.batchCommit?.txId ?? this.offset?.txId ?? 0 };
         return;
       }
       default:

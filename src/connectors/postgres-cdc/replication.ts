@@ -20,10 +20,16 @@ import { formatLsn, parseLsn } from './lsn.js';
 
 export type Message = Pgoutput.Message;
 
+/** A primary keepalive, queued in stream order: `lsn` is the server's WAL end. */
+export interface KeepaliveMessage {
+  tag: 'keepalive';
+  replyRequested: boolean;
+}
+
 export interface StreamedMessage {
-  /** WAL position of the message (XLogData's dataStart). */
+  /** WAL position of the message (XLogData's dataStart; for keepalives the server's WAL end). */
   lsn: bigint;
-  msg: Message;
+  msg: Message | KeepaliveMessage;
 }
 
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
@@ -127,6 +133,9 @@ export class ReplicationConnection {
       } else if (chunk[0] === 0x6b) {
         const walEnd = chunk.readBigUInt64BE(1);
         if (walEnd > this.serverWalEnd) this.serverWalEnd = walEnd;
+        // In stream order: once processed, every commit before walEnd has been seen.
+        this.queue.push({ lsn: walEnd, msg: { tag: 'keepalive', replyRequested: chunk[17] === 1 } });
+        this.wake();
         if (chunk[17] === 1) this.sendStatus(false);
       }
     });
@@ -161,6 +170,12 @@ export class ReplicationConnection {
     this.ended = err;
     if (this.statusTimer !== undefined) clearInterval(this.statusTimer);
     this.wake();
+  }
+
+  /** Ends the stream with `err` (next() throws it once the queue is drained... or at once). */
+  abort(err: Error): void {
+    this.queue.length = 0;
+    this.finish(err);
   }
 
   /** Takes every queued message (waits for at least one); throws when the stream ended. */

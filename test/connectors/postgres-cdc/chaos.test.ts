@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -83,9 +83,10 @@ describe('postgres-cdc chaos', { timeout: 170_000 }, () => {
     return { proc, exited, stderr: () => err };
   }
 
-  function phase(): 'none' | 'snapshot' | 'streaming' {
+  /** What the running connector last saved: nothing yet (since `since`), snapshot progress, or a streamed commit. */
+  function phase(since = 0): 'none' | 'snapshot' | 'streaming' {
     const f = join(dir, 'records.jsonl.offsets', 'sluice_chaos.offset.json');
-    if (!existsSync(f)) return 'none';
+    if (!existsSync(f) || statSync(f).mtimeMs < since) return 'none';
     try {
       const o = JSON.parse(readFileSync(f, 'utf8')) as { snapshot?: { completed: boolean } };
       return o.snapshot?.completed === false ? 'snapshot' : 'streaming';
@@ -114,17 +115,20 @@ describe('postgres-cdc chaos', { timeout: 170_000 }, () => {
     let restarted = false;
     try {
       for (let k = 0; k < KILLS; k++) {
+        const spawnedAt = Date.now();
         const c = spawnConnector();
         // Early kills land in the snapshot (3 × 1500 rows in chunks of 100, fsync'd each).
         const wantSnapshot = k < 3;
         const deadline = Date.now() + 15_000;
         while (Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 50));
-          const p = phase();
+          const p = phase(spawnedAt);
           if (wantSnapshot ? p === 'snapshot' : p === 'streaming') break;
         }
         if (k === 0) startWorkload();
-        await new Promise((r) => setTimeout(r, wantSnapshot ? 100 + Math.random() * 300 : 300 + Math.random() * 700));
+        await new Promise((r) =>
+          setTimeout(r, wantSnapshot ? 100 + Math.random() * 300 : 50 + Math.random() * 600),
+        );
         if (k === 6 && !restarted) {
           // Postgres restarts under the running connector; it reconnects and carries on.
           await pgs.restart();
@@ -159,7 +163,10 @@ describe('postgres-cdc chaos', { timeout: 170_000 }, () => {
     }
     assert.ok(killedIn.length >= 10, `${killedIn.length} kills`);
     assert.ok(killedIn.includes('snapshot'), `a kill during the snapshot (phases: ${killedIn.join(',')})`);
-    assert.ok(killedIn.filter((p) => p === 'streaming').length >= 5, `kills while streaming: ${killedIn.join(',')}`);
+    assert.ok(
+      killedIn.filter((p) => p === 'streaming').length >= 5,
+      `kills while streaming: ${killedIn.join(',')}`,
+    );
     assert.ok(restarted, 'Postgres was restarted');
 
     const events = decodeRecords(await readFileSinkRecords(join(dir, 'records.jsonl')), 'chaos');

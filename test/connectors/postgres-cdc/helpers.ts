@@ -133,7 +133,7 @@ async function oneOp(c: pg.Client, ids: number): Promise<CommittedOp[]> {
       const exists = await c.query('SELECT 1 FROM accounts WHERE id = $1', [to]);
       if (exists.rows.length > 0 || to === id) return [];
       const r = await c.query(
-        'UPDATE accounts SET id = $2, ver = nextval(\'vers\') WHERE id = $1 RETURNING id, ver',
+        "UPDATE accounts SET id = $2, ver = nextval('vers') WHERE id = $1 RETURNING id, ver",
         [id, to],
       );
       return r.rows.flatMap((x) => [
@@ -152,17 +152,35 @@ async function oneOp(c: pg.Client, ids: number): Promise<CommittedOp[]> {
         `INSERT INTO orders VALUES ($1, $2, nextval('vers'), $3, $4) ON CONFLICT DO NOTHING RETURNING region, id, ver`,
         [region, id, `${rnd(1e6)}.${rnd(1000)}`, `note ${rnd(100)}`],
       );
-      return r.rows.map((x) => ({ table, key: keyOf.orders(x.region, Number(x.id)), op: 'c' as const, ver: String(x.ver) }));
+      return r.rows.map((x) => ({
+        table,
+        key: keyOf.orders(x.region, Number(x.id)),
+        op: 'c' as const,
+        ver: String(x.ver),
+      }));
     }
     if (kind < 8) {
       const r = await c.query(
         `UPDATE orders SET ver = nextval('vers'), amount = amount + 1.001 WHERE region = $1 AND id = $2 RETURNING region, id, ver`,
         [region, id],
       );
-      return r.rows.map((x) => ({ table, key: keyOf.orders(x.region, Number(x.id)), op: 'u' as const, ver: String(x.ver) }));
+      return r.rows.map((x) => ({
+        table,
+        key: keyOf.orders(x.region, Number(x.id)),
+        op: 'u' as const,
+        ver: String(x.ver),
+      }));
     }
-    const r = await c.query('DELETE FROM orders WHERE region = $1 AND id = $2 RETURNING region, id', [region, id]);
-    return r.rows.map((x) => ({ table, key: keyOf.orders(x.region, Number(x.id)), op: 'd' as const, ver: null }));
+    const r = await c.query('DELETE FROM orders WHERE region = $1 AND id = $2 RETURNING region, id', [
+      region,
+      id,
+    ]);
+    return r.rows.map((x) => ({
+      table,
+      key: keyOf.orders(x.region, Number(x.id)),
+      op: 'd' as const,
+      ver: null,
+    }));
   }
   const id = uuidFor(1 + rnd(ids));
   if (kind < 5) {
@@ -246,7 +264,11 @@ export async function seed(url: string, ids: number): Promise<void> {
         `INSERT INTO accounts (id, ver, ${ACCOUNT_COLS}) VALUES ($1, nextval('vers'), ${ACCOUNT_PARAMS.replace(/\$(\d+)/g, (_, n) => `$${Number(n) - 1}`)})`,
         [id, ...accountValues()],
       );
-      await c.query(`INSERT INTO orders VALUES ($1, $2, nextval('vers'), $3, 'seed')`, [pick(REGIONS), id, `${id}.5`]);
+      await c.query(`INSERT INTO orders VALUES ($1, $2, nextval('vers'), $3, 'seed')`, [
+        pick(REGIONS),
+        id,
+        `${id}.5`,
+      ]);
       await c.query(`INSERT INTO items VALUES ($1, nextval('vers'), 'seed', '{s}')`, [uuidFor(id)]);
     }
   } finally {
@@ -278,7 +300,9 @@ export function decodeRecords(records: readonly ChangeRecord[], prefix: string):
 }
 
 /** Applies events in order: r/c/u put `after` under the key, d removes it; tombstones are no-ops. */
-export function materialize(events: readonly DecodedEvent[]): Map<string, Map<string, Record<string, unknown>>> {
+export function materialize(
+  events: readonly DecodedEvent[],
+): Map<string, Map<string, Record<string, unknown>>> {
   const out = new Map<string, Map<string, Record<string, unknown>>>();
   for (const e of events) {
     if (e.value === null || e.key === null) continue;
@@ -340,7 +364,10 @@ export function normalizeRow(table: string, row: Record<string, unknown>): Recor
       region: row.region,
       id: row.id,
       ver: String(row.ver),
-      amount: row.amount === null ? null : decimalText(bytesToBigint(Buffer.from(row.amount as string, 'base64')), 3),
+      amount:
+        row.amount === null
+          ? null
+          : decimalText(bytesToBigint(Buffer.from(row.amount as string, 'base64')), 3),
       note: row.note,
     };
   return { id: row.id, ver: String(row.ver), payload: row.payload, tags: JSON.stringify(row.tags) };
@@ -380,7 +407,10 @@ export async function oracle(url: string, table: string): Promise<Map<string, Re
 }
 
 /** Asserts the materialized topics equal `SELECT *` of every workload table. */
-export async function assertMaterializedEqualsPostgres(url: string, events: readonly DecodedEvent[]): Promise<void> {
+export async function assertMaterializedEqualsPostgres(
+  url: string,
+  events: readonly DecodedEvent[],
+): Promise<void> {
   const mat = materialize(events);
   for (const table of ['accounts', 'orders', 'items']) {
     const want = await oracle(url, table);

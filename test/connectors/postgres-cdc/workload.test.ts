@@ -78,10 +78,15 @@ describe('postgres-cdc workload', { timeout: 120_000 }, () => {
     for (const o of phaseB) if (o.op !== 'd') assert.equal(seen.get(opId(o)), 1, `missing ${opId(o)}`);
     // Deletes of phase B: as many delete events per key as committed deletes (or more from phase A).
     const deletes = new Map<string, number>();
-    for (const e of events) if (e.value?.op === 'd') deletes.set(`${e.table}|${e.key}`, (deletes.get(`${e.table}|${e.key}`) ?? 0) + 1);
+    for (const e of events)
+      if (e.value?.op === 'd')
+        deletes.set(`${e.table}|${e.key}`, (deletes.get(`${e.table}|${e.key}`) ?? 0) + 1);
     const wantDeletes = new Map<string, number>();
-    for (const o of phaseB) if (o.op === 'd') wantDeletes.set(`${o.table}|${o.key}`, (wantDeletes.get(`${o.table}|${o.key}`) ?? 0) + 1);
-    for (const [k, n] of wantDeletes) assert.ok((deletes.get(k) ?? 0) >= n, `${k}: ${deletes.get(k)} delete events, ${n} committed`);
+    for (const o of phaseB)
+      if (o.op === 'd')
+        wantDeletes.set(`${o.table}|${o.key}`, (wantDeletes.get(`${o.table}|${o.key}`) ?? 0) + 1);
+    for (const [k, n] of wantDeletes)
+      assert.ok((deletes.get(k) ?? 0) >= n, `${k}: ${deletes.get(k)} delete events, ${n} committed`);
 
     // Per key: versions rise within a row lifetime; each delete is followed by its tombstone.
     const lastVer = new Map<string, bigint>();
@@ -105,7 +110,10 @@ describe('postgres-cdc workload', { timeout: 120_000 }, () => {
     assert.ok(pkMoves.length > 0, 'the workload moved some primary keys');
     // REPLICA IDENTITY FULL table: updates carry before-images.
     const itemUpdate = events.find((e) => e.table === 'items' && e.value?.op === 'u');
-    assert.ok(itemUpdate !== undefined && itemUpdate.value?.before !== null, 'items updates carry a before-image');
+    assert.ok(
+      itemUpdate !== undefined && itemUpdate.value?.before !== null,
+      'items updates carry a before-image',
+    );
     const accUpdate = events.find((e) => e.table === 'accounts' && e.value?.op === 'u');
     assert.equal(accUpdate?.value?.before, null, 'default replica identity: no before-image on update');
   });
