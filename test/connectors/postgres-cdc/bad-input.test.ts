@@ -22,7 +22,7 @@ import { decodeRecords, eventually } from './helpers.js';
 function ids(records: readonly ChangeRecord[], prefix: string): number[] {
   return decodeRecords(records, prefix)
     .filter((e) => e.value !== null && (e.value.op === 'c' || e.value.op === 'r'))
-    .map((e) => (e.value?.after as { id: number }).id)
+    .map((e) => (e.value as { after: { id: number } }).after.id)
     .sort((a, b) => a - b);
 }
 
