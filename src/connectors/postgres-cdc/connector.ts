@@ -159,6 +159,10 @@ export class PostgresCdcSource {
   private batch: ChangeRecord[] = [];
   private batchCommit: { lsn: bigint; txId: number } | null = null;
   private flushing: Promise<void> | undefined;
+  /** Highest commit whose records the sink acknowledged but whose offset is not saved yet. */
+  private ackedCommit: { lsn: bigint; txId: number } | null = null;
+  private lastOffsetSave = 0;
+  private readonly offsetIntervalMs = 50;
   private flushError: SluiceError | undefined;
 
   /** Counters for the ops module. */
@@ -417,11 +421,10 @@ export class PostgresCdcSource {
               isLastTable && i === rows.length - 1 && rows.length < n
                 ? { ...src, snapshot: 'last' as const }
                 : src;
-            const key = model.key(row);
             records.push({
               topic: model.topic,
-              key: this.encoder.key(model, key),
-              value: this.encoder.value(model, model.envelope('r', null, model.value(row), s, null)),
+              key: this.encoder.key(model, row),
+              value: this.encoder.value(model, 'r', null, false, row, s, null),
             });
           }
           await this.options.sink.send(records);
@@ -537,6 +540,7 @@ export class PostgresCdcSource {
     this.tx = undefined;
     this.batch = [];
     this.batchCommit = null;
+    this.ackedCommit = null;
     this.flushError = undefined;
     const offset = this.offset as SourceOffset;
     const from = parseLsn(offset.lsn);
@@ -580,7 +584,16 @@ export class PostgresCdcSource {
         onProgress();
       }
       // Stopping: deliver what is complete, then return.
-      while (this.flushing !== undefined || this.batch.length > 0 || this.batchCommit !== null) {
+      while (
+        this.flushing !== undefined ||
+        this.batch.length > 0 ||
+        this.batchCommit !== null ||
+        this.ackedCommit !== null
+      ) {
+        if (this.flushing === undefined && this.batchCommit === null && this.batch.length === 0) {
+          this.batchCommit = this.ackedCommit;
+          this.ackedCommit = null;
+        }
         this.kick();
         if (this.flushing !== undefined) await this.flushing;
         if (this.flushError !== undefined) throw this.flushError;
@@ -600,21 +613,36 @@ export class PostgresCdcSource {
     this.batchCommit = null;
     const rc = this.rc as ReplicationConnection;
     this.flushing = (async () => {
-      for (let i = 0; i < records.length; i += this.opts.maxBatchRecords)
-        await this.options.sink.send(
-          records.length <= this.opts.maxBatchRecords
-            ? records
-            : records.slice(i, i + this.opts.maxBatchRecords),
-        );
+      const max = this.opts.maxBatchRecords;
+      for (let i = 0; i < records.length; i += max)
+        await this.options.sink.send(records.length <= max ? records : records.slice(i, i + max));
       this.stats.flushes++;
-      if (commit !== null) {
+      if (commit !== null) this.ackedCommit = commit;
+      // The offset is saved (then the slot confirmed) at most every offsetIntervalMs while
+      // more records are waiting, and at once when the stream is idle: fewer fsyncs under
+      // load; after a crash the replay re-sends at most that interval's records.
+      const acked = this.ackedCommit;
+      if (
+        acked !== null &&
+        (this.batch.length === 0 || Date.now() - this.lastOffsetSave >= this.offsetIntervalMs)
+      ) {
+        this.ackedCommit = null;
+        this.lastOffsetSave = Date.now();
         const o = this.offset as SourceOffset;
-        await this.saveOffset({ ...o, lsn: formatLsn(commit.lsn), txId: commit.txId });
-        rc.confirm(commit.lsn);
+        await this.saveOffset({ ...o, lsn: formatLsn(acked.lsn), txId: acked.txId });
+        rc.confirm(acked.lsn);
       }
     })().then(
       () => {
         this.flushing = undefined;
+        // Records that arrived meanwhile (or an offset still unsaved) go out now.
+        if (this.batch.length > 0 || this.batchCommit !== null || this.ackedCommit !== null) {
+          if (this.batchCommit === null && this.ackedCommit !== null && this.batch.length === 0) {
+            this.batchCommit = this.ackedCommit;
+            this.ackedCommit = null;
+          }
+          this.kick();
+        }
       },
       (err) => {
         this.flushing = undefined;
@@ -648,9 +676,10 @@ export class PostgresCdcSource {
   private push(
     model: TableModel,
     op: Op,
-    key: Record<string, unknown> | null,
-    before: unknown,
-    after: unknown,
+    keyTuple: TextTuple | null,
+    before: TextTuple | null,
+    beforeKeyOnly: boolean,
+    after: TextTuple | null,
     lsn: bigint,
     headers?: Record<string, string>,
   ): void {
@@ -678,24 +707,17 @@ export class PostgresCdcSource {
     this.stats.changes++;
     this.batch.push({
       topic: model.topic,
-      key: this.encoder.key(model, key),
-      value: this.encoder.value(
-        model,
-        model.envelope(
-          op,
-          before as Record<string, unknown> | null,
-          after as Record<string, unknown> | null,
-          src,
-          block,
-        ),
-      ),
+      key: keyTuple === null ? null : this.encoder.key(model, keyTuple),
+      value: this.encoder.value(model, op, before, beforeKeyOnly, after, src, block),
       ...(headers === undefined ? {} : { headers }),
     });
   }
 
-  private tombstone(model: TableModel, key: Record<string, unknown> | null): void {
-    if (!this.opts.tombstones || key === null) return;
-    this.batch.push({ topic: model.topic, key: this.encoder.key(model, key), value: null });
+  private tombstone(model: TableModel, keyTuple: TextTuple): void {
+    if (!this.opts.tombstones) return;
+    const key = this.encoder.key(model, keyTuple);
+    if (key === null) return;
+    this.batch.push({ topic: model.topic, key, value: null });
   }
 
   private txRecord(status: 'BEGIN' | 'END', tx: Tx): void {
@@ -748,7 +770,7 @@ export class PostgresCdcSource {
       case 'insert': {
         const model = this.models.get(msg.relation.relationOid);
         if (model === undefined) return;
-        this.push(model, 'c', model.key(msg.new), null, model.value(msg.new), lsn);
+        this.push(model, 'c', msg.new, null, false, msg.new, lsn);
         return;
       }
       case 'update': {
@@ -757,34 +779,29 @@ export class PostgresCdcSource {
         const oldTuple = (msg.key ?? msg.old) as TextTuple | null;
         if (oldTuple !== null && model.keyColumns.length > 0 && model.keyChanged(oldTuple, msg.new)) {
           // Primary-key change: as Debezium, a delete (+ tombstone) of the old key, then a create.
-          const oldKey = model.key(oldTuple);
-          const newKey = model.key(msg.new);
-          const before = msg.old !== null ? model.value(msg.old) : model.keyOnlyValue(oldTuple);
-          this.push(model, 'd', oldKey, before, null, lsn, { '__debezium.newkey': toJson(newKey) });
-          this.tombstone(model, oldKey);
-          this.push(model, 'c', newKey, null, model.value(msg.new), lsn, {
-            '__debezium.oldkey': toJson(oldKey),
-          });
+          const oldKey = model.keyJson(oldTuple) ?? 'null';
+          const newKey = model.keyJson(msg.new) ?? 'null';
+          const full = msg.old !== null;
+          this.push(model, 'd', oldTuple, oldTuple, !full, null, lsn, { '__debezium.newkey': newKey });
+          this.tombstone(model, oldTuple);
+          this.push(model, 'c', msg.new, null, false, msg.new, lsn, { '__debezium.oldkey': oldKey });
           return;
         }
-        const before = msg.old !== null ? model.value(msg.old) : null;
-        this.push(model, 'u', model.key(msg.new), before, model.value(msg.new), lsn);
+        this.push(model, 'u', msg.new, msg.old, false, msg.new, lsn);
         return;
       }
       case 'delete': {
         const model = this.models.get(msg.relation.relationOid);
         if (model === undefined) return;
         const oldTuple = (msg.old ?? msg.key) as TextTuple;
-        const before = msg.old !== null ? model.value(msg.old) : model.keyOnlyValue(oldTuple);
-        const key = model.key(oldTuple);
-        this.push(model, 'd', key, before, null, lsn);
-        this.tombstone(model, key);
+        this.push(model, 'd', oldTuple, oldTuple, msg.old === null, null, lsn);
+        this.tombstone(model, oldTuple);
         return;
       }
       case 'truncate': {
         for (const rel of msg.relations) {
           const model = this.models.get(rel.relationOid);
-          if (model !== undefined) this.push(model, 't', null, null, null, lsn);
+          if (model !== undefined) this.push(model, 't', null, null, false, null, lsn);
         }
         return;
       }

@@ -101,6 +101,12 @@ export class TableModel {
   readonly envelopeSchema: ConnectSchema;
   /** Identifies the shape: equal signatures mean equal schemas. */
   readonly signature: string;
+  /** Per column: `"name":`, the text → JSON writer, and the JSON of the TOAST placeholder. */
+  private readonly quoted: string[];
+  private readonly writers: ((text: string) => string)[];
+  private readonly unavailableJson: string[];
+  private readonly sourcePrefix: string;
+  private readonly sourceMiddle: string;
 
   constructor(
     readonly schema: string,
@@ -148,6 +154,54 @@ export class TableModel {
       ],
     };
     this.signature = JSON.stringify(columns.map((c) => [c.name, c.typeOid, c.typeMod, c.isKey]));
+    this.quoted = columns.map((c) => `${JSON.stringify(c.name)}:`);
+    this.writers = this.converters.map(jsonWriterFor);
+    this.unavailableJson = this.converters.map((c) => toJson(c.unavailable));
+    this.sourcePrefix = `{"version":${JSON.stringify(SLUICE_VERSION)},"connector":"postgresql","name":${JSON.stringify(options.topicPrefix)},"ts_ms":`;
+    this.sourceMiddle = `,"db":${JSON.stringify(options.database)},`;
+    this.sourceTable = `"schema":${JSON.stringify(schema)},"table":${JSON.stringify(table)},`;
+  }
+
+  private readonly sourceTable: string;
+
+  /** JSON of the value struct of a tuple (`keyOnly`: non-key columns null). */
+  rowJson(tuple: TextTuple, keyOnly = false): string {
+    const cols = this.columns;
+    let s = '{';
+    for (let i = 0; i < cols.length; i++) {
+      const t = keyOnly && !cols[i].isKey ? null : tuple[cols[i].name];
+      s += `${i === 0 ? '' : ','}${this.quoted[i]}${t === null ? 'null' : t === undefined ? this.unavailableJson[i] : this.writers[i](t)}`;
+    }
+    return `${s}}`;
+  }
+
+  /** JSON of the key struct, or null for a key-less table. */
+  keyJson(tuple: TextTuple): string | null {
+    if (this.keyColumns.length === 0) return null;
+    const cols = this.columns;
+    let s = '{';
+    for (let i = 0; i < cols.length; i++) {
+      if (!cols[i].isKey) continue;
+      const t = tuple[cols[i].name];
+      s += `${s.length === 1 ? '' : ','}${this.quoted[i]}${t === null || t === undefined ? 'null' : this.writers[i](t)}`;
+    }
+    return `${s}}`;
+  }
+
+  /** JSON of a whole envelope, built as text (the `json` formats' hot path). */
+  envelopeJson(
+    op: Op,
+    before: string | null,
+    after: string | null,
+    src: SourceInfo,
+    transaction: TransactionBlock | null,
+  ): string {
+    const source = `${this.sourcePrefix}${src.ts_ms},"snapshot":"${src.snapshot}"${this.sourceMiddle}"sequence":${src.sequence === null ? 'null' : JSON.stringify(src.sequence)},${this.sourceTable}"txId":${src.txId ?? 'null'},"lsn":${src.lsn ?? 'null'},"xmin":null}`;
+    const tx =
+      transaction === null
+        ? 'null'
+        : `{"id":${JSON.stringify(transaction.id)},"total_order":${transaction.total_order},"data_collection_order":${transaction.data_collection_order}}`;
+    return `{"before":${before ?? 'null'},"after":${after ?? 'null'},"source":${source},"op":"${op}","ts_ms":${Date.now()},"transaction":${tx}}`;
   }
 
   /** The Debezium value struct of a tuple; `undefined` cells (unchanged TOAST) get the placeholder. */
@@ -226,6 +280,16 @@ export class TableModel {
   }
 }
 
+const quotedKeys = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = `${JSON.stringify(k)}:`;
+    if (quotedKeys.size < 100_000) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
 /** JSON text as Kafka Connect's JsonConverter writes it: bigint exact, bytes base64, NaN/∞ as strings. */
 export function toJson(v: unknown): string {
   if (v === null || v === undefined) return 'null';
@@ -233,7 +297,7 @@ export function toJson(v: unknown): string {
     case 'string':
       return JSON.stringify(v);
     case 'number':
-      return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
+      return Number.isFinite(v) ? String(v) : `"${String(v)}"`;
     case 'bigint':
       return v.toString();
     case 'boolean':
@@ -248,12 +312,27 @@ export function toJson(v: unknown): string {
     return `${s}]`;
   }
   let s = '{';
-  let first = true;
   for (const k in v as Record<string, unknown>) {
-    s += `${first ? '' : ','}${JSON.stringify(k)}:${toJson((v as Record<string, unknown>)[k])}`;
-    first = false;
+    s += `${s.length === 1 ? '' : ','}${quotedKey(k)}${toJson((v as Record<string, unknown>)[k])}`;
   }
   return `${s}}`;
+}
+
+const INT_TEXT = /^-?\d+$/;
+
+/** Text → JSON fragment for one column; integers and booleans skip the intermediate value. */
+function jsonWriterFor(c: ColumnConverter): (text: string) => string {
+  const sc = c.schema;
+  if (sc.name === undefined && (sc.type === 'int16' || sc.type === 'int32' || sc.type === 'int64'))
+    return (t) => (INT_TEXT.test(t) ? t : toJson(c.convert(t)));
+  if (sc.type === 'boolean') return (t) => (t === 't' ? 'true' : 'false');
+  if (
+    sc.type === 'string' &&
+    sc.name !== 'io.debezium.time.ZonedTimestamp' &&
+    sc.name !== 'io.debezium.time.ZonedTime'
+  )
+    return (t) => JSON.stringify(t);
+  return (t) => toJson(c.convert(t));
 }
 
 // ---- Avro (Confluent AvroData's mapping of Connect schemas) ---------------------------
@@ -336,11 +415,23 @@ export function avroValue(v: unknown): unknown {
 
 export type Format = 'json' | 'json-schema' | 'avro';
 
-/** Serializes keys and values of one table model; `prepare` must resolve before the sync calls. */
+/** Serializes keys and change events of one table model; `prepare` must resolve before the sync calls. */
 export interface RecordEncoder {
   prepare(model: TableModel): Promise<void>;
-  key(model: TableModel, key: Record<string, unknown> | null): Buffer | null;
-  value(model: TableModel, envelope: Record<string, unknown>): Buffer;
+  key(model: TableModel, tuple: TextTuple): Buffer | null;
+  /**
+   * One change event. `before`/`after` are text tuples; `beforeKeyOnly` keeps only the key
+   * columns of `before` (a delete without REPLICA IDENTITY FULL).
+   */
+  value(
+    model: TableModel,
+    op: Op,
+    before: TextTuple | null,
+    beforeKeyOnly: boolean,
+    after: TextTuple | null,
+    src: SourceInfo,
+    transaction: TransactionBlock | null,
+  ): Buffer;
 }
 
 export class JsonEncoder implements RecordEncoder {
@@ -357,15 +448,29 @@ export class JsonEncoder implements RecordEncoder {
     }
   }
 
-  key(model: TableModel, key: Record<string, unknown> | null): Buffer | null {
-    if (key === null) return null;
-    const payload = toJson(key);
+  key(model: TableModel, tuple: TextTuple): Buffer | null {
+    const payload = model.keyJson(tuple);
+    if (payload === null) return null;
     if (!this.withSchema) return Buffer.from(payload);
     return Buffer.from(`{"schema":${this.schemaText.get(model)?.key},"payload":${payload}}`);
   }
 
-  value(model: TableModel, envelope: Record<string, unknown>): Buffer {
-    const payload = toJson(envelope);
+  value(
+    model: TableModel,
+    op: Op,
+    before: TextTuple | null,
+    beforeKeyOnly: boolean,
+    after: TextTuple | null,
+    src: SourceInfo,
+    transaction: TransactionBlock | null,
+  ): Buffer {
+    const payload = model.envelopeJson(
+      op,
+      before === null ? null : model.rowJson(before, beforeKeyOnly),
+      after === null ? null : model.rowJson(after),
+      src,
+      transaction,
+    );
     if (!this.withSchema) return Buffer.from(payload);
     return Buffer.from(`{"schema":${this.schemaText.get(model)?.value},"payload":${payload}}`);
   }
@@ -405,14 +510,25 @@ export class AvroEncoder implements RecordEncoder {
     this.codecs.set(model, { keyId, valueId, keyType, valueType });
   }
 
-  key(model: TableModel, key: Record<string, unknown> | null): Buffer | null {
+  key(model: TableModel, tuple: TextTuple): Buffer | null {
     const c = this.codecs.get(model) as AvroCodec;
+    const key = model.key(tuple);
     if (key === null || c.keyType === null) return null;
     return encodeWire(c.keyId, c.keyType.toBuffer(avroValue(key)));
   }
 
-  value(model: TableModel, envelope: Record<string, unknown>): Buffer {
+  value(
+    model: TableModel,
+    op: Op,
+    before: TextTuple | null,
+    beforeKeyOnly: boolean,
+    after: TextTuple | null,
+    src: SourceInfo,
+    transaction: TransactionBlock | null,
+  ): Buffer {
     const c = this.codecs.get(model) as AvroCodec;
-    return encodeWire(c.valueId, c.valueType.toBuffer(avroValue(envelope)));
+    const b = before === null ? null : beforeKeyOnly ? model.keyOnlyValue(before) : model.value(before);
+    const a = after === null ? null : model.value(after);
+    return encodeWire(c.valueId, c.valueType.toBuffer(avroValue(model.envelope(op, b, a, src, transaction))));
   }
 }

@@ -3,15 +3,17 @@
  * file of records and an fsync'd offsets file per slot. For tests (the chaos test kills
  * the connector with SIGKILL) and for running the connector without a Kafka cluster.
  *
- * Record file format: one JSON line per record,
- *   {"t": topic, "k": base64 key | null, "v": base64 value | null, "h": headers?}
+ * Record file format: a sequence of frames, one per record, all integers big-endian:
+ *   u32 frame length (bytes after this field) · u16 topic length · topic (UTF-8) ·
+ *   i32 key length (-1: null) · key · i32 value length (-1: tombstone) · value ·
+ *   i32 headers length (-1: none) · headers as JSON.
  * `send` appends the whole batch with one write and fsyncs before resolving. A torn last
- * line (crash mid-write) is cut off when the file is opened again and skipped by
+ * frame (crash mid-write) is cut off when the file is opened again and skipped by
  * `readFileSinkRecords`, so a record is either fully acknowledged or absent.
  * Offsets: `<dir>/<slot>.offset.json`, replaced by write-temp, fsync, rename, fsync dir.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../../common/index.js';
 import type { ChangeRecord, ChangeSink, OffsetStore, SourceOffset } from './sink.js';
@@ -27,6 +29,7 @@ function fsyncDir(dir: string): void {
 
 export class FileChangeSink implements ChangeSink {
   private fd: number;
+  private handle: FileHandle | undefined;
 
   private constructor(readonly path: string) {
     this.fd = openSync(path, 'a');
@@ -34,19 +37,21 @@ export class FileChangeSink implements ChangeSink {
 
   static async open(path: string): Promise<FileChangeSink> {
     await mkdir(dirname(path), { recursive: true });
-    // Cut a torn tail so appends start on a line boundary.
-    let text: Buffer | undefined;
+    // Cut a torn tail so appends start on a frame boundary.
+    let data: Buffer | undefined;
     try {
-      text = readFileSync(path);
+      data = readFileSync(path);
     } catch {}
-    if (text !== undefined && text.length > 0 && text[text.length - 1] !== 0x0a) {
-      const keep = text.lastIndexOf(0x0a) + 1;
-      const fd = openSync(path, 'r+');
-      try {
-        (await import('node:fs')).ftruncateSync(fd, keep);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+    if (data !== undefined) {
+      const keep = completeLength(data);
+      if (keep < data.length) {
+        const fd = openSync(path, 'r+');
+        try {
+          ftruncateSync(fd, keep);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
       }
     }
     const sink = new FileChangeSink(path);
@@ -57,21 +62,30 @@ export class FileChangeSink implements ChangeSink {
   async send(records: readonly ChangeRecord[]): Promise<void> {
     if (this.fd < 0) throw new SluiceError('CLOSED', 'the file sink is closed');
     if (records.length === 0) return;
-    let out = '';
+    const parts: Buffer[] = [];
     for (const r of records) {
-      out += JSON.stringify({
-        t: r.topic,
-        k: r.key === null ? null : r.key.toString('base64'),
-        v: r.value === null ? null : r.value.toString('base64'),
-        ...(r.headers === undefined ? {} : { h: r.headers }),
-      });
-      out += '\n';
+      const topic = Buffer.from(r.topic, 'utf8');
+      const headers = r.headers === undefined ? null : Buffer.from(JSON.stringify(r.headers), 'utf8');
+      const len =
+        2 + topic.length + 4 + (r.key?.length ?? 0) + 4 + (r.value?.length ?? 0) + 4 + (headers?.length ?? 0);
+      const head = Buffer.allocUnsafe(6);
+      head.writeUInt32BE(len, 0);
+      head.writeUInt16BE(topic.length, 4);
+      parts.push(head, topic, int32(r.key === null ? -1 : r.key.length));
+      if (r.key !== null) parts.push(r.key);
+      parts.push(int32(r.value === null ? -1 : r.value.length));
+      if (r.value !== null) parts.push(r.value);
+      parts.push(int32(headers === null ? -1 : headers.length));
+      if (headers !== null) parts.push(headers);
     }
     try {
-      const buf = Buffer.from(out, 'utf8');
+      // Asynchronous write + fsync: the event loop keeps reading the replication stream
+      // meanwhile, so batches grow under load (group commit).
+      this.handle ??= await open(this.path, 'a');
+      const buf = Buffer.concat(parts);
       let off = 0;
-      while (off < buf.length) off += writeSync(this.fd, buf, off);
-      fsyncSync(this.fd);
+      while (off < buf.length) off += (await this.handle.write(buf, off)).bytesWritten;
+      await this.handle.datasync();
     } catch (err) {
       throw new SluiceError('IO', `cannot append to ${this.path}: ${(err as Error).message}`, { cause: err });
     }
@@ -80,28 +94,66 @@ export class FileChangeSink implements ChangeSink {
   async close(): Promise<void> {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    await this.handle?.close();
+    this.handle = undefined;
   }
 }
 
-/** Reads every complete record of a file sink, in order (a torn last line is ignored). */
+function int32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeInt32BE(n, 0);
+  return b;
+}
+
+/** Bytes of `data` made of complete frames. */
+function completeLength(data: Buffer): number {
+  let pos = 0;
+  while (pos + 4 <= data.length) {
+    const len = data.readUInt32BE(pos);
+    if (pos + 4 + len > data.length) break;
+    pos += 4 + len;
+  }
+  return pos;
+}
+
+/** Reads every complete record of a file sink, in order (a torn last frame is ignored). */
 export async function readFileSinkRecords(path: string): Promise<ChangeRecord[]> {
-  let text: string;
+  let data: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    data = await readFile(path);
   } catch {
     return [];
   }
-  const lines = text.split('\n');
-  lines.pop(); // after the last newline: empty or torn
-  return lines.map((l) => {
-    const o = JSON.parse(l) as { t: string; k: string | null; v: string | null; h?: Record<string, string> };
-    return {
-      topic: o.t,
-      key: o.k === null ? null : Buffer.from(o.k, 'base64'),
-      value: o.v === null ? null : Buffer.from(o.v, 'base64'),
-      ...(o.h === undefined ? {} : { headers: o.h }),
-    };
-  });
+  const end = completeLength(data);
+  const out: ChangeRecord[] = [];
+  let pos = 0;
+  const bytes = (): Buffer | null => {
+    const n = data.readInt32BE(pos);
+    pos += 4;
+    if (n < 0) return null;
+    const b = data.subarray(pos, pos + n);
+    pos += n;
+    return b;
+  };
+  while (pos < end) {
+    pos += 4;
+    const tlen = data.readUInt16BE(pos);
+    pos += 2;
+    const topic = data.toString('utf8', pos, pos + tlen);
+    pos += tlen;
+    const key = bytes();
+    const value = bytes();
+    const headers = bytes();
+    out.push({
+      topic,
+      key,
+      value,
+      ...(headers === null
+        ? {}
+        : { headers: JSON.parse(headers.toString('utf8')) as Record<string, string> }),
+    });
+  }
+  return out;
 }
 
 export class FileOffsetStore implements OffsetStore {
@@ -130,15 +182,20 @@ export class FileOffsetStore implements OffsetStore {
     await mkdir(this.dir, { recursive: true });
     const target = this.file(offset.slot);
     const tmp = `${target}.tmp`;
-    const fd = openSync(tmp, 'w');
+    const fh = await open(tmp, 'w');
     try {
-      writeSync(fd, JSON.stringify(offset));
-      fsyncSync(fd);
+      await fh.writeFile(JSON.stringify(offset));
+      await fh.sync();
     } finally {
-      closeSync(fd);
+      await fh.close();
     }
-    renameSync(tmp, target);
-    fsyncDir(this.dir);
+    await rename(tmp, target);
+    const dh = await open(this.dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
   }
 
   async clear(slot: string): Promise<void> {
