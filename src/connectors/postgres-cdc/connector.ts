@@ -113,6 +113,9 @@ interface Tx {
   perTable: Map<string, number>;
 }
 
+/** A snapshot row: column texts in attribute order. */
+type Row = (string | null)[];
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HEARTBEAT_PREFIX = 'sluice.heartbeat';
 
@@ -384,26 +387,31 @@ export class PostgresCdcSource {
         };
         const n = this.opts.snapshotChunkRows;
         const keyList = t.key.map(quoteIdent).join(', ');
+        const keyIdx = t.key.map((k) => t.columns.findIndex((col) => col.name === k));
         const fetchChunk =
           t.key.length === 0
             ? await (async () => {
                 await c.query(
                   `DECLARE sluice_snapshot NO SCROLL CURSOR FOR SELECT * FROM ${qualified(t.schema, t.table)}`,
                 );
-                return async () => (await c.query(`FETCH ${n} FROM sluice_snapshot`)).rows as TextTuple[];
+                return async () =>
+                  (await c.query({ text: `FETCH ${n} FROM sluice_snapshot`, rowMode: 'array' }))
+                    .rows as Row[];
               })()
             : async (after: (string | null)[] | null) => {
                 const where =
                   after === null
                     ? ''
                     : `WHERE (${keyList}) > (${t.key.map((_, i) => `$${i + 1}::${t.keyTypes[i]}`).join(', ')})`;
-                const r = await c.query(
-                  `SELECT * FROM ${qualified(t.schema, t.table)} ${where} ORDER BY ${keyList} LIMIT ${n}`,
-                  after ?? [],
-                );
-                return r.rows as TextTuple[];
+                const r = await c.query({
+                  text: `SELECT * FROM ${qualified(t.schema, t.table)} ${where} ORDER BY ${keyList} LIMIT ${n}`,
+                  values: after ?? [],
+                  rowMode: 'array',
+                });
+                return r.rows as Row[];
               };
-        let rows: TextTuple[];
+        let rows: Row[];
+        let inflight: Promise<void> = Promise.resolve();
         try {
           rows = await fetchChunk(p.lastKey);
         } catch (err) {
@@ -411,8 +419,8 @@ export class PostgresCdcSource {
         }
         while (rows.length > 0) {
           const last = rows[rows.length - 1];
-          const lastKey = t.key.map((k) => last[k] ?? null);
-          const nextP: Promise<TextTuple[]> = rows.length < n ? Promise.resolve([]) : fetchChunk(lastKey);
+          const lastKey = keyIdx.map((i) => last[i] ?? null);
+          const nextP: Promise<Row[]> = rows.length < n ? Promise.resolve([]) : fetchChunk(lastKey);
           nextP.catch(() => {});
           const records: ChangeRecord[] = [];
           for (let i = 0; i < rows.length; i++) {
@@ -421,24 +429,28 @@ export class PostgresCdcSource {
               isLastTable && i === rows.length - 1 && rows.length < n
                 ? { ...src, snapshot: 'last' as const }
                 : src;
-            records.push({
-              topic: model.topic,
-              key: this.encoder.key(model, row),
-              value: this.encoder.value(model, 'r', null, false, row, s, null),
-            });
+            const kv = this.encoder.snapshotRecord(model, row, s);
+            records.push({ topic: model.topic, key: kv.key, value: kv.value });
           }
-          await this.options.sink.send(records);
+          // Chunk k is written (and its progress saved) while chunk k+1 is fetched and
+          // converted; writes stay in order because each waits for the previous one.
+          await inflight;
           p = { done: false, lastKey, rows: p.rows + rows.length };
-          this.stats.snapshotRows += rows.length;
-          progress.tables[name] = p;
-          await this.saveOffset({ ...offset, snapshot: progress });
-          this.options.onSnapshotProgress?.({
-            table: name,
-            rows: p.rows,
-            done: false,
-            tablesDone,
-            tablesTotal: this.tables.length,
-          });
+          const chunkProgress = p;
+          inflight = (async () => {
+            await this.options.sink.send(records);
+            this.stats.snapshotRows += records.length;
+            progress.tables[name] = chunkProgress;
+            await this.saveOffset({ ...offset, snapshot: structuredClone(progress) });
+            this.options.onSnapshotProgress?.({
+              table: name,
+              rows: chunkProgress.rows,
+              done: false,
+              tablesDone,
+              tablesTotal: this.tables.length,
+            });
+          })();
+          inflight.catch(() => {});
           if (this.stopping) throw new SluiceError('CLOSED', 'stopped during the snapshot');
           try {
             rows = await nextP;
@@ -446,10 +458,11 @@ export class PostgresCdcSource {
             throw wrapPgError(err, `snapshot of ${name} failed`);
           }
         }
+        await inflight;
         if (t.key.length === 0) await c.query('CLOSE sluice_snapshot');
         progress.tables[name] = { ...p, done: true };
         tablesDone++;
-        await this.saveOffset({ ...offset, snapshot: progress });
+        await this.saveOffset({ ...offset, snapshot: structuredClone(progress) });
         this.options.onSnapshotProgress?.({
           table: name,
           rows: p.rows,
@@ -460,7 +473,7 @@ export class PostgresCdcSource {
       }
       await c.query('COMMIT');
       progress.completed = true;
-      await this.saveOffset({ ...offset, snapshot: progress });
+      await this.saveOffset({ ...offset, snapshot: structuredClone(progress) });
       this.log.info({ rows: this.stats.snapshotRows }, 'snapshot completed');
     } finally {
       await c.end().catch(() => {});

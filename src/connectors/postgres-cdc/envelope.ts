@@ -175,6 +175,36 @@ export class TableModel {
     return `${s}}`;
   }
 
+  /** `rowJson` of a row given as texts in column order (the snapshot's array rows). */
+  rowJsonArray(values: readonly (string | null)[]): string {
+    let s = '{';
+    for (let i = 0; i < this.quoted.length; i++) {
+      const t = values[i];
+      s += `${i === 0 ? '' : ','}${this.quoted[i]}${t === null ? 'null' : this.writers[i](t)}`;
+    }
+    return `${s}}`;
+  }
+
+  /** `keyJson` of a row given as texts in column order. */
+  keyJsonArray(values: readonly (string | null)[]): string | null {
+    if (this.keyColumns.length === 0) return null;
+    const cols = this.columns;
+    let s = '{';
+    for (let i = 0; i < cols.length; i++) {
+      if (!cols[i].isKey) continue;
+      const t = values[i];
+      s += `${s.length === 1 ? '' : ','}${this.quoted[i]}${t === null ? 'null' : this.writers[i](t)}`;
+    }
+    return `${s}}`;
+  }
+
+  /** A row of texts in column order as a TextTuple. */
+  tupleOf(values: readonly (string | null)[]): TextTuple {
+    const out: TextTuple = {};
+    for (let i = 0; i < this.columns.length; i++) out[this.columns[i].name] = values[i];
+    return out;
+  }
+
   /** JSON of the key struct, or null for a key-less table. */
   keyJson(tuple: TextTuple): string | null {
     if (this.keyColumns.length === 0) return null;
@@ -419,6 +449,12 @@ export type Format = 'json' | 'json-schema' | 'avro';
 export interface RecordEncoder {
   prepare(model: TableModel): Promise<void>;
   key(model: TableModel, tuple: TextTuple): Buffer | null;
+  /** Key and value of a snapshot (`r`) event from a row of texts in column order. */
+  snapshotRecord(
+    model: TableModel,
+    row: readonly (string | null)[],
+    src: SourceInfo,
+  ): { key: Buffer | null; value: Buffer };
   /**
    * One change event. `before`/`after` are text tuples; `beforeKeyOnly` keeps only the key
    * columns of `before` (a delete without REPLICA IDENTITY FULL).
@@ -446,6 +482,21 @@ export class JsonEncoder implements RecordEncoder {
         value: toJson(model.envelopeSchema),
       });
     }
+  }
+
+  snapshotRecord(
+    model: TableModel,
+    row: readonly (string | null)[],
+    src: SourceInfo,
+  ): { key: Buffer | null; value: Buffer } {
+    const k = model.keyJsonArray(row);
+    const payload = model.envelopeJson('r', null, model.rowJsonArray(row), src, null);
+    if (!this.withSchema) return { key: k === null ? null : Buffer.from(k), value: Buffer.from(payload) };
+    const st = this.schemaText.get(model);
+    return {
+      key: k === null ? null : Buffer.from(`{"schema":${st?.key},"payload":${k}}`),
+      value: Buffer.from(`{"schema":${st?.value},"payload":${payload}}`),
+    };
   }
 
   key(model: TableModel, tuple: TextTuple): Buffer | null {
@@ -508,6 +559,15 @@ export class AvroEncoder implements RecordEncoder {
       });
     }
     this.codecs.set(model, { keyId, valueId, keyType, valueType });
+  }
+
+  snapshotRecord(
+    model: TableModel,
+    row: readonly (string | null)[],
+    src: SourceInfo,
+  ): { key: Buffer | null; value: Buffer } {
+    const t = model.tupleOf(row);
+    return { key: this.key(model, t), value: this.value(model, 'r', null, false, t, src, null) };
   }
 
   key(model: TableModel, tuple: TextTuple): Buffer | null {

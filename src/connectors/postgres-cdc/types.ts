@@ -119,6 +119,34 @@ export function bigintToBytes(v: bigint): Buffer {
   return Buffer.from(out.reverse());
 }
 
+/** `bigintToBytes` for a safe integer, without BigInt arithmetic (the common case). */
+export function safeIntToBytes(v: number): Buffer {
+  const out: number[] = [];
+  let x = v;
+  for (;;) {
+    const byte = ((x % 256) + 256) % 256;
+    out.push(byte);
+    x = Math.floor(x / 256);
+    if ((x === 0 && (byte & 0x80) === 0) || (x === -1 && (byte & 0x80) !== 0)) break;
+  }
+  return Buffer.from(out.reverse());
+}
+
+const PLAIN_DECIMAL = /^(-?)(\d*)(?:\.(\d*))?$/;
+
+/** Decimal text → Kafka Connect Decimal bytes at `scale`. */
+export function decimalBytes(text: string, scale: number): Buffer {
+  if (text.length <= 15) {
+    const m = PLAIN_DECIMAL.exec(text);
+    const frac = m?.[3] ?? '';
+    if (m !== null && frac.length <= scale) {
+      const v = Number(`${m[1]}${m[2]}${frac}${'0'.repeat(scale - frac.length)}`);
+      if (Number.isSafeInteger(v)) return safeIntToBytes(v === 0 ? 0 : v);
+    }
+  }
+  return bigintToBytes(unscaled(text, scale));
+}
+
 export function bytesToBigint(b: Buffer): bigint {
   let v = 0n;
   for (const byte of b) v = (v << 8n) | BigInt(byte);
@@ -183,8 +211,13 @@ function fractionText(micros: number): string {
 }
 
 /** ISO-8601 in UTC with 'Z', fraction without trailing zeros (Debezium's ZonedTimestamp). */
+const UTC_TS_RE = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d*[1-9])?0*\+00$/;
+
 export function zonedTimestamp(text: string): string {
   if (text === 'infinity' || text === '-infinity') return text;
+  // Sessions run with TimeZone=UTC, so the common text is already UTC: reshape it.
+  const fast = UTC_TS_RE.exec(text);
+  if (fast !== null) return `${fast[1]}T${fast[2]}${fast[3] ?? ''}Z`;
   const micros = timestampToMicros(text);
   const ms = Number(micros / 1000n - (micros % 1000n < 0n ? 1n : 0n));
   const sub = Number(((micros % 1_000_000n) + 1_000_000n) % 1_000_000n);
@@ -368,7 +401,7 @@ export function converterFor(
           version: 1,
           parameters: { scale: String(ps.scale), 'connect.decimal.precision': String(ps.precision) },
         },
-        convert: (t) => (t === 'NaN' ? null : bigintToBytes(unscaled(t, ps.scale))),
+        convert: (t) => (t === 'NaN' ? null : decimalBytes(t, ps.scale)),
         unavailable: null,
       };
     }

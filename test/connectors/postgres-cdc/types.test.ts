@@ -12,6 +12,7 @@ import {
   bigintToBytes,
   bytesToBigint,
   dateToDays,
+  decimalBytes,
   intervalToMicros,
   parseArrayText,
   timestampToMicros,
@@ -53,6 +54,18 @@ describe('postgres-cdc type conversions', () => {
       ),
     );
     assert.equal(unscaled('1.005', 2), 101n); // half up past the column scale
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -(10 ** 12), max: 10 ** 12 }),
+        fc.integer({ min: 0, max: 3 }),
+        (v, scale) => {
+          const neg = v < 0;
+          const digits = String(Math.abs(v)).padStart(scale + 1, '0');
+          const text = `${neg ? '-' : ''}${scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`}`;
+          assert.deepEqual(decimalBytes(text, scale + 1), bigintToBytes(unscaled(text, scale + 1)));
+        },
+      ),
+    );
     assert.equal(unscaled('1e3', 0), 1000n);
   });
 
@@ -93,6 +106,8 @@ describe('postgres-cdc type conversions', () => {
     assert.equal(timestampToMicros('1960-01-01 00:00:00'), -315619200000000n);
     assert.equal(zonedTimestamp('2024-01-02 03:04:05.5+02'), '2024-01-02T01:04:05.5Z');
     assert.equal(zonedTimestamp('2024-01-02 03:04:05+00'), '2024-01-02T03:04:05Z');
+    assert.equal(zonedTimestamp('2024-01-02 03:04:05.120000+00'), '2024-01-02T03:04:05.12Z');
+    assert.equal(zonedTimestamp('2024-01-02 03:04:05.000+00'), '2024-01-02T03:04:05Z');
     assert.equal(timeToMicros('13:14:15.000001').micros, 47655000001n);
     assert.equal(
       intervalToMicros('P3DT4H5M6.5S'),
