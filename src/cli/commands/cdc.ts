@@ -153,6 +153,9 @@ export function registerCdcCommands(program: Command): void {
         await source.start();
         process.stderr.write(`streaming from slot ${source.slot}\n`);
         await source.done;
+      } catch (err) {
+        // Stopped by a signal during set-up or the snapshot: a clean stop, not a failure.
+        if (signalled === undefined) throw err;
       } finally {
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);

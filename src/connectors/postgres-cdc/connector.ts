@@ -562,19 +562,9 @@ export class PostgresCdcSource {
     this.rc = rc;
     try {
       await rc.connect();
-      for (let i = 0; ; i++) {
-        try {
-          await rc.start(this.slot, this.publication, from);
-          break;
-        } catch (err) {
-          // 55006: the slot is still held by a previous session (a killed process's walsender).
-          if (!(err instanceof SluiceError && err.code === 'NOT_READY') || i >= 50 || this.stopping)
-            throw err;
-          await rc.close();
-          await sleep(200);
-          await rc.connect();
-        }
-      }
+      // A slot still held by a previous session (a killed process's walsender) fails with
+      // 55006 → NOT_READY, retriable: streamLoop retries with a new connection.
+      await rc.start(this.slot, this.publication, from);
       this.streamingStarted?.();
       onProgress();
       for (;;) {
@@ -706,6 +696,7 @@ export class PostgresCdcSource {
       lsn: lsnToNumber(lsn),
     };
     if (tx !== undefined) {
+      if (tx.total === 0 && this.opts.transactionTopic) this.txRecord('BEGIN', tx);
       tx.total++;
       const name = `${model.schema}.${model.table}`;
       const n = (tx.perTable.get(name) ?? 0) + 1;
@@ -762,17 +753,12 @@ export class PostgresCdcSource {
           total: 0,
           perTable: new Map(),
         };
-        if (this.opts.transactionTopic) this.txRecord('BEGIN', this.tx);
-        return;
+        return; // the BEGIN record is written with the transaction's first captured event
       }
       case 'commit': {
         const tx = this.tx;
+        // Heartbeats and transactions on other tables have no events, hence no BEGIN/END.
         if (tx !== undefined && this.opts.transactionTopic && tx.total > 0) this.txRecord('END', tx);
-        else if (tx !== undefined && this.opts.transactionTopic && tx.total === 0) {
-          // a heartbeat or a transaction on other tables: drop its BEGIN
-          const i = this.batch.length - 1;
-          if (i >= 0 && this.batch[i].topic === `${this.options.topicPrefix}.transaction`) this.batch.pop();
-        }
         const end = msg.commitEndLsn === null ? lsn : parseLsn(msg.commitEndLsn);
         this.batchCommit = { lsn: end, txId: tx?.xid ?? 0 };
         this.lastCommitLsn = msg.commitLsn === null ? lsn : parseLsn(msg.commitLsn);

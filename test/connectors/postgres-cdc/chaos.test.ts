@@ -69,7 +69,7 @@ describe('postgres-cdc chaos', { timeout: 170_000 }, () => {
         '--sink-file',
         join(dir, 'records.jsonl'),
         '--chunk-rows',
-        '100',
+        '50',
         '--heartbeat-ms',
         '300',
       ],
@@ -117,7 +117,7 @@ describe('postgres-cdc chaos', { timeout: 170_000 }, () => {
       for (let k = 0; k < KILLS; k++) {
         const spawnedAt = Date.now();
         const c = spawnConnector();
-        // Early kills land in the snapshot (3 × 1500 rows in chunks of 100, fsync'd each).
+        // Early kills land in the snapshot (3 × 1500 rows in chunks of 50, each fsync'd).
         const wantSnapshot = k < 3;
         const deadline = Date.now() + 15_000;
         while (Date.now() < deadline) {
@@ -127,7 +127,7 @@ describe('postgres-cdc chaos', { timeout: 170_000 }, () => {
         }
         if (k === 0) startWorkload();
         await new Promise((r) =>
-          setTimeout(r, wantSnapshot ? 100 + Math.random() * 300 : 50 + Math.random() * 600),
+          setTimeout(r, wantSnapshot ? Math.random() * 150 : 50 + Math.random() * 600),
         );
         if (k === 6 && !restarted) {
           // Postgres restarts under the running connector; it reconnects and carries on.
