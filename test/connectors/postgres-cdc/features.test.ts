@@ -143,6 +143,38 @@ describe('postgres-cdc Debezium features', { timeout: 120_000 }, () => {
     }
   });
 
+  it('json-schema: a new column changes the event schema from that change on; decimal string mode', async () => {
+    await pgs.query('CREATE TABLE shape (id int PRIMARY KEY, price numeric(6,3))');
+    const sink = new MemoryChangeSink();
+    const source = new PostgresCdcSource({
+      url: pgs.url,
+      tables: ['public.shape'],
+      topicPrefix: 'sh',
+      sink,
+      offsets: new MemoryOffsetStore(),
+      format: 'json-schema',
+      decimalMode: 'string',
+      heartbeatIntervalMs: 0,
+    });
+    await source.start();
+    try {
+      await pgs.query('INSERT INTO shape VALUES (1, 1.5)');
+      await pgs.query('ALTER TABLE shape ADD COLUMN label text');
+      await pgs.query("INSERT INTO shape VALUES (2, 2.25, 'two')");
+      await eventually(() => assert.equal(sink.records.length, 2));
+      const [v1, v2] = sink.records.map((r) => JSON.parse((r.value as Buffer).toString()));
+      const fieldsOf = (v: { schema: { fields: { field: string; fields?: { field: string }[] }[] } }) =>
+        v.schema.fields[1].fields?.map((f) => f.field);
+      assert.deepEqual(fieldsOf(v1), ['id', 'price']);
+      assert.deepEqual(fieldsOf(v2), ['id', 'price', 'label']);
+      assert.deepEqual(v1.payload.after, { id: 1, price: '1.500' });
+      assert.deepEqual(v2.payload.after, { id: 2, price: '2.250', label: 'two' });
+      assert.equal(v1.schema.fields[1].fields[1].type, 'string');
+    } finally {
+      await source.stop();
+    }
+  });
+
   it('unchanged TOAST values carry Debezium’s placeholder, not null', async () => {
     const big = randomBytes(6000).toString('hex'); // incompressible, stored out of line
     await pgs.query('INSERT INTO toasty VALUES (1, $1, 0)', [big]);
