@@ -47,7 +47,10 @@ export function parseTableName(name: string): { schema: string; table: string } 
 export async function checkServer(c: pg.Client): Promise<{ database: string }> {
   const r = await c.query(
     `SELECT current_setting('wal_level') AS wal_level, current_database() AS db,
-            (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_replicate,
+            (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)
+              -- managed services (RDS, Aurora) grant replication through a role instead
+              OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'rds_replication'
+                           AND pg_has_role(current_user, r.oid, 'MEMBER')) AS can_replicate,
             current_user AS usr`,
   );
   const row = r.rows[0] as { wal_level: string; db: string; can_replicate: boolean | string; usr: string };
