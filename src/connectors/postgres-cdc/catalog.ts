@@ -92,8 +92,9 @@ export async function describeTables(
     const oid = Number(rel.rows[0].oid);
     let ident = rel.rows[0].relreplident as TableInfo['replicaIdentity'];
     const cols = await c.query(
+      // Generated columns are left out, as pgoutput leaves them out of its tuples.
       `SELECT a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, NULL) AS typ FROM pg_attribute a
-        WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+        WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`,
       [oid],
     );
     const keyIndex = await c.query(

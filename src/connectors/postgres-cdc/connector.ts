@@ -387,12 +387,13 @@ export class PostgresCdcSource {
         };
         const n = this.opts.snapshotChunkRows;
         const keyList = t.key.map(quoteIdent).join(', ');
+        const selectList = t.columns.map((col) => quoteIdent(col.name)).join(', ');
         const keyIdx = t.key.map((k) => t.columns.findIndex((col) => col.name === k));
         const fetchChunk =
           t.key.length === 0
             ? await (async () => {
                 await c.query(
-                  `DECLARE sluice_snapshot NO SCROLL CURSOR FOR SELECT * FROM ${qualified(t.schema, t.table)}`,
+                  `DECLARE sluice_snapshot NO SCROLL CURSOR FOR SELECT ${selectList} FROM ${qualified(t.schema, t.table)}`,
                 );
                 return async () =>
                   (await c.query({ text: `FETCH ${n} FROM sluice_snapshot`, rowMode: 'array' }))
@@ -404,7 +405,7 @@ export class PostgresCdcSource {
                     ? ''
                     : `WHERE (${keyList}) > (${t.key.map((_, i) => `$${i + 1}::${t.keyTypes[i]}`).join(', ')})`;
                 const r = await c.query({
-                  text: `SELECT * FROM ${qualified(t.schema, t.table)} ${where} ORDER BY ${keyList} LIMIT ${n}`,
+                  text: `SELECT ${selectList} FROM ${qualified(t.schema, t.table)} ${where} ORDER BY ${keyList} LIMIT ${n}`,
                   values: after ?? [],
                   rowMode: 'array',
                 });
