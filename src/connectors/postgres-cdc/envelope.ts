@@ -433,14 +433,29 @@ export function connectToAvro(schema: ConnectSchema, defined: Set<string> = new 
   return schema.optional ? ['null', t] : t;
 }
 
-/** Deep copy with bigint → number (avsc's long is a JS number). */
+/** Values for avsc: already in shape (bigint longs are handled by the long type below). */
 export function avroValue(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number(v);
-  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return v;
-  if (Array.isArray(v)) return v.map(avroValue);
-  const out: Record<string, unknown> = {};
-  for (const k in v as Record<string, unknown>) out[k] = avroValue((v as Record<string, unknown>)[k]);
-  return out;
+  return v;
+}
+
+let bigLong: unknown;
+/** An avsc `long` that writes bigint (and integral numbers) exactly, past 2^53. */
+async function exactLongType(): Promise<unknown> {
+  if (bigLong !== undefined) return bigLong;
+  const avsc = (await import('avsc')).default;
+  bigLong = avsc.types.LongType.__with({
+    fromBuffer: (b: Buffer) => b.readBigInt64LE(0),
+    toBuffer: (n: bigint | number) => {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64LE(BigInt(n), 0);
+      return b;
+    },
+    fromJSON: (x: unknown) => BigInt(x as string),
+    toJSON: (n: bigint) => Number(n),
+    isValid: (n: unknown) => typeof n === 'bigint' || Number.isInteger(n),
+    compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
+  });
+  return bigLong;
 }
 
 export type Format = 'json' | 'json-schema' | 'avro';
@@ -543,7 +558,13 @@ export class AvroEncoder implements RecordEncoder {
     if (this.codecs.has(model)) return;
     const avsc = (await import('avsc')).default;
     const valueAvro = connectToAvro(model.envelopeSchema);
-    const valueType = avsc.Type.forSchema(valueAvro as never);
+    const long = await exactLongType();
+    // `long` as a name (registry) and as {type: 'long', …} with Connect's properties (typeHook).
+    const opts = {
+      registry: { long },
+      typeHook: (sc: unknown) => ((sc as { type?: unknown } | null)?.type === 'long' ? long : undefined),
+    };
+    const valueType = avsc.Type.forSchema(valueAvro as never, opts as never);
     const valueId = await this.client.register(`${model.topic}-value`, {
       schema: JSON.stringify(valueAvro),
       schemaType: 'AVRO',
@@ -552,7 +573,7 @@ export class AvroEncoder implements RecordEncoder {
     let keyId = 0;
     if (model.keySchema !== null) {
       const keyAvro = connectToAvro(model.keySchema);
-      keyType = avsc.Type.forSchema(keyAvro as never);
+      keyType = avsc.Type.forSchema(keyAvro as never, opts as never);
       keyId = await this.client.register(`${model.topic}-key`, {
         schema: JSON.stringify(keyAvro),
         schemaType: 'AVRO',

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import avsc from 'avsc';
 import { isSluiceError, SluiceError } from '../../../src/common/index.js';
 import {
   CallbackChangeSink,
@@ -172,6 +173,52 @@ describe('postgres-cdc Debezium features', { timeout: 120_000 }, () => {
       assert.equal(v1.schema.fields[1].fields[1].type, 'string');
     } finally {
       await source.stop();
+    }
+  });
+
+  it('avro: int64 values past 2^53 are exact on the wire', async () => {
+    await pgs.query('CREATE TABLE wide (id bigint PRIMARY KEY, n bigint)');
+    const registry = await createRegistryServer({ storage: new MemoryStorage(), port: 0 });
+    const client = new RegistryClient({ url: registry.url });
+    const sink = new MemoryChangeSink();
+    const source = new PostgresCdcSource({
+      url: pgs.url,
+      tables: ['public.wide'],
+      topicPrefix: 'aw',
+      sink,
+      offsets: new MemoryOffsetStore(),
+      format: 'avro',
+      registry: client,
+      heartbeatIntervalMs: 0,
+    });
+    try {
+      await source.start();
+      await pgs.query('INSERT INTO wide VALUES (9007199254740993, -9223372036854775808)');
+      await eventually(() => assert.equal(sink.records.length, 1));
+      const value = sink.records[0].value as Buffer;
+      const writer = await client.getSchemaById(value.readInt32BE(1));
+      const long = avsc.types.LongType.__with({
+        fromBuffer: (b: Buffer) => b.readBigInt64LE(0),
+        toBuffer: (n: bigint) => {
+          const b = Buffer.alloc(8);
+          b.writeBigInt64LE(n, 0);
+          return b;
+        },
+        fromJSON: (x: unknown) => BigInt(x as string),
+        toJSON: (n: bigint) => Number(n),
+        isValid: (n: unknown) => typeof n === 'bigint',
+        compare: () => 0,
+      });
+      const type = avsc.Type.forSchema(JSON.parse(writer.schema), {
+        registry: { long },
+        typeHook: (sc: unknown) => ((sc as { type?: unknown } | null)?.type === 'long' ? long : undefined),
+      } as never);
+      const decoded = type.fromBuffer(value.subarray(5)) as { after: { id: bigint; n: bigint } };
+      assert.equal(decoded.after.id, 9007199254740993n);
+      assert.equal(decoded.after.n, -9223372036854775808n);
+    } finally {
+      await source.stop();
+      await registry.close();
     }
   });
 
