@@ -35,6 +35,14 @@ export class FileChangeSink implements ChangeSink {
     this.fd = openSync(path, 'a');
   }
 
+  private readonly topicCache = new Map<string, Buffer>();
+
+  private topicBytes(topic: string): Buffer {
+    let b = this.topicCache.get(topic);
+    if (b === undefined) this.topicCache.set(topic, (b = Buffer.from(topic, 'utf8')));
+    return b;
+  }
+
   static async open(path: string): Promise<FileChangeSink> {
     await mkdir(dirname(path), { recursive: true });
     // Cut a torn tail so appends start on a frame boundary.
@@ -62,27 +70,49 @@ export class FileChangeSink implements ChangeSink {
   async send(records: readonly ChangeRecord[]): Promise<void> {
     if (this.fd < 0) throw new SluiceError('CLOSED', 'the file sink is closed');
     if (records.length === 0) return;
-    const parts: Buffer[] = [];
-    for (const r of records) {
-      const topic = Buffer.from(r.topic, 'utf8');
-      const headers = r.headers === undefined ? null : Buffer.from(JSON.stringify(r.headers), 'utf8');
+    // One allocation per batch: frame sizes first, then the bytes.
+    const topics = records.map((r) => this.topicBytes(r.topic));
+    const headers = records.map((r) =>
+      r.headers === undefined ? null : Buffer.from(JSON.stringify(r.headers), 'utf8'),
+    );
+    let total = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      total +=
+        4 +
+        2 +
+        topics[i].length +
+        12 +
+        (r.key?.length ?? 0) +
+        (r.value?.length ?? 0) +
+        (headers[i]?.length ?? 0);
+    }
+    const buf = Buffer.allocUnsafe(total);
+    let pos = 0;
+    const field = (b: Buffer | null) => {
+      if (b === null) {
+        pos = buf.writeInt32BE(-1, pos);
+        return;
+      }
+      pos = buf.writeInt32BE(b.length, pos);
+      pos += b.copy(buf, pos);
+    };
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      const t = topics[i];
       const len =
-        2 + topic.length + 4 + (r.key?.length ?? 0) + 4 + (r.value?.length ?? 0) + 4 + (headers?.length ?? 0);
-      const head = Buffer.allocUnsafe(6);
-      head.writeUInt32BE(len, 0);
-      head.writeUInt16BE(topic.length, 4);
-      parts.push(head, topic, int32(r.key === null ? -1 : r.key.length));
-      if (r.key !== null) parts.push(r.key);
-      parts.push(int32(r.value === null ? -1 : r.value.length));
-      if (r.value !== null) parts.push(r.value);
-      parts.push(int32(headers === null ? -1 : headers.length));
-      if (headers !== null) parts.push(headers);
+        2 + t.length + 12 + (r.key?.length ?? 0) + (r.value?.length ?? 0) + (headers[i]?.length ?? 0);
+      pos = buf.writeUInt32BE(len, pos);
+      pos = buf.writeUInt16BE(t.length, pos);
+      pos += t.copy(buf, pos);
+      field(r.key);
+      field(r.value);
+      field(headers[i]);
     }
     try {
       // Asynchronous write + fsync: the event loop keeps reading the replication stream
       // meanwhile, so batches grow under load (group commit).
       this.handle ??= await open(this.path, 'a');
-      const buf = Buffer.concat(parts);
       let off = 0;
       while (off < buf.length) off += (await this.handle.write(buf, off)).bytesWritten;
       await this.handle.datasync();
@@ -97,12 +127,6 @@ export class FileChangeSink implements ChangeSink {
     await this.handle?.close();
     this.handle = undefined;
   }
-}
-
-function int32(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeInt32BE(n, 0);
-  return b;
 }
 
 /** Bytes of `data` made of complete frames. */
