@@ -169,7 +169,16 @@ export class PostgresCdcSource {
   private flushError: SluiceError | undefined;
 
   /** Counters for the ops module. */
-  readonly stats = { snapshotRows: 0, changes: 0, transactions: 0, reconnects: 0, heartbeats: 0, flushes: 0 };
+  readonly stats = {
+    snapshotRows: 0,
+    /** Wall time of the snapshot phase itself (reading, converting, writing), ms. */
+    snapshotMs: 0,
+    changes: 0,
+    transactions: 0,
+    reconnects: 0,
+    heartbeats: 0,
+    flushes: 0,
+  };
 
   constructor(readonly options: PostgresCdcOptions) {
     if (options.tables.length === 0) throw new SluiceError('INVALID_ARGUMENT', 'no tables to capture');
@@ -363,6 +372,7 @@ export class PostgresCdcSource {
       throw wrapPgError(err, 'cannot connect for the snapshot');
     }
     try {
+      const snapshotStarted = performance.now();
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       if (snapshotName !== null) await c.query(`SET TRANSACTION SNAPSHOT '${snapshotName}'`);
       const startedMs = Date.now();
@@ -473,6 +483,7 @@ export class PostgresCdcSource {
         });
       }
       await c.query('COMMIT');
+      this.stats.snapshotMs += performance.now() - snapshotStarted;
       progress.completed = true;
       await this.saveOffset({ ...offset, snapshot: structuredClone(progress) });
       this.log.info({ rows: this.stats.snapshotRows }, 'snapshot completed');
