@@ -3,7 +3,7 @@
  * array, and of encodeEvent (JSON bytes) on a smaller run. Prints one JSON object.
  * Run: node --import tsx bench/nexmark/generator.ts [events]
  */
-import { encodeEvent, NexmarkGenerator, type NexmarkEvent } from '../../src/connectors/index.js';
+import { encodeEvent, type NexmarkEvent, NexmarkGenerator } from '../../src/connectors/index.js';
 
 const events = Number(process.argv[2] ?? 10_000_000);
 const gen = new NexmarkGenerator({ seed: 1 });

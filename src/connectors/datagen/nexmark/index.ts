@@ -6,5 +6,5 @@
 export * from './codec.js';
 export * from './generator.js';
 export * from './model.js';
-export * from './source.js';
 export * from './queries/index.js';
+export * from './source.js';

@@ -27,14 +27,14 @@ import {
 } from '../../../../stream/index.js';
 import {
   type Auction,
-  type Bid,
   BID,
+  type Bid,
   isAuction,
   isBid,
   isPerson,
   type NexmarkEvent,
-  type Person,
   PERSON,
+  type Person,
 } from '../model.js';
 
 export interface QueryContext {
