@@ -191,6 +191,19 @@ class Pools {
   }
 }
 
+/** Pools are immutable: generators with the same seed and sizes share them (a few cached). */
+const poolCache = new Map<string, Pools>();
+function poolsFor(c: ResolvedNexmarkConfig): Pools {
+  const key = `${c.seed}/${c.avgPersonByteSize}/${c.avgAuctionByteSize}/${c.avgBidByteSize}`;
+  let p = poolCache.get(key);
+  if (p === undefined) {
+    p = new Pools(c.seed, c);
+    if (poolCache.size >= 8) poolCache.delete(poolCache.keys().next().value as string);
+    poolCache.set(key, p);
+  }
+  return p;
+}
+
 export class NexmarkGenerator {
   readonly config: ResolvedNexmarkConfig;
   /** Event-time distance between consecutive events, in ms (may be fractional). */
@@ -210,7 +223,7 @@ export class NexmarkGenerator {
     }
     this.interEventDelayMs = (1000 / c.firstEventRate) * c.numEventGenerators;
     this.denom = c.personProportion + c.auctionProportion + c.bidProportion;
-    this.pools = new Pools(c.seed, c);
+    this.pools = poolsFor(c);
   }
 
   /** Delivery slots generated so far. */
