@@ -180,8 +180,12 @@ export const q3: QueryBuilder = (app, ctx) =>
         if (p === undefined) {
           const pending = c.state<Auction[]>('pending');
           const list = pending.get();
+          // set() after changing the list: a store-backed state keeps a serialized copy.
           if (list === undefined) pending.set([a]);
-          else list.push(a);
+          else {
+            list.push(a);
+            pending.set(list);
+          }
         } else if (p !== false) {
           c.emit({ name: p.name, city: p.city, state: p.state, id: a.id });
         }
@@ -197,7 +201,6 @@ interface AuctionState {
   best?: Bid;
   /** Bids that arrived before their auction (out-of-order delivery). */
   pending?: Bid[];
-  closed?: boolean;
 }
 
 function better(b: Bid, cur: Bid | undefined): boolean {
@@ -232,7 +235,6 @@ function closedAuctions(app: StreamApp, ctx: QueryContext) {
           return;
         }
         const b = e as Bid;
-        if (s?.closed === true) return;
         const a = s?.auction;
         if (a !== undefined) {
           if (b.dateTime >= a.dateTime && b.dateTime <= a.expires && better(b, s?.best))
@@ -242,8 +244,11 @@ function closedAuctions(app: StreamApp, ctx: QueryContext) {
         if (s === undefined) {
           s = { pending: [b] };
           st.set(s);
-        } else if (s.pending === undefined) s.pending = [b];
-        else s.pending.push(b);
+        } else {
+          if (s.pending === undefined) s.pending = [b];
+          else s.pending.push(b);
+          st.set(s);
+        }
         c.timers.registerEventTimeTimer(b.dateTime);
       },
       onTimer(ts, c) {
@@ -254,12 +259,15 @@ function closedAuctions(app: StreamApp, ctx: QueryContext) {
         if (a === undefined) {
           if (s.pending !== undefined) s.pending = s.pending.filter((b) => b.dateTime > ts);
           if (s.pending === undefined || s.pending.length === 0) st.clear();
+          else st.set(s);
           return;
         }
-        if (ts < a.expires || s.closed === true) return;
+        if (ts < a.expires) return;
         if (s.best !== undefined) c.emit({ auction: a, bid: s.best });
-        // Later bids of this auction are outside its lifetime: remember only that it closed.
-        st.set({ closed: true });
+        // Forget the auction: a later bid of it finds no state, waits as pending and is dropped
+        // once the watermark passes it (ids are unique, the auction never comes back). This
+        // keeps the state at the auctions in flight instead of every auction ever seen.
+        st.clear();
       },
     });
 }
@@ -278,6 +286,7 @@ export const q4: QueryBuilder = (app, ctx) =>
         }
         s.sum += w.bid.price;
         s.count++;
+        st.set(s);
         c.emit({ category: w.auction.category, avg: s.sum / s.count });
       },
     })
@@ -323,10 +332,13 @@ export const q5: QueryBuilder = (app, ctx) =>
         if (s === undefined) {
           st.set({ max: w.value, auctions: [w.key], start: w.window.start });
           c.timers.registerEventTimeTimer(w.window.end - 1);
-        } else if (w.value > s.max) {
-          s.max = w.value;
-          s.auctions = [w.key];
-        } else if (w.value === s.max) s.auctions.push(w.key);
+        } else if (w.value >= s.max) {
+          if (w.value > s.max) {
+            s.max = w.value;
+            s.auctions = [w.key];
+          } else s.auctions.push(w.key);
+          st.set(s);
+        }
       },
       onTimer(_ts, c) {
         const st = c.state<{ max: number; auctions: number[]; start: number }>('m');
