@@ -1,0 +1,3 @@
+import { engineVariants, stateStoreSuite } from './suite.js';
+
+for (const v of engineVariants()) stateStoreSuite(v);
