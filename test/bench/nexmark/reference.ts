@@ -106,6 +106,10 @@ export const REFERENCE_SQL: Readonly<Record<string, string>> = {
                ELSE 'otherTime' END AS bidTimeType,
           dateTime, extra, length(extra) - length(replace(extra, 'c', '')) AS cCounts
         FROM bid WHERE ${EUR} > 1000000 AND ${EUR} < 50000000`,
+  q20: `SELECT b.auction, b.bidder, b.price, b.channel, b.url, b.dateTime AS bidDateTime, b.extra AS bidExtra,
+          a.itemName, a.description, a.initialBid, a.reserve, a.dateTime AS auctionDateTime, a.expires, a.seller,
+          a.category, a.extra AS auctionExtra
+        FROM bid b JOIN auction a ON b.auction = a.id WHERE a.category = 10`,
   q21: `SELECT * FROM (SELECT auction, bidder, price, channel,
           CASE lower(channel) WHEN 'apple' THEN '0' WHEN 'google' THEN '1' WHEN 'facebook' THEN '2' WHEN 'baidu' THEN '3'
             ELSE CASE WHEN regexp_matches(url, '(&|^|\\?)channel_id=')

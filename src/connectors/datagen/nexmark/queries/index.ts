@@ -193,6 +193,84 @@ export const q3: QueryBuilder = (app, ctx) =>
     })
     .to('out');
 
+export interface Q20Row {
+  auction: number;
+  bidder: number;
+  price: number;
+  channel: string;
+  url: string;
+  bidDateTime: number;
+  bidExtra: string;
+  itemName: string;
+  description: string;
+  initialBid: number;
+  reserve: number;
+  auctionDateTime: number;
+  expires: number;
+  seller: number;
+  category: number;
+  auctionExtra: string;
+}
+
+function q20Row(b: Bid, a: Auction): Q20Row {
+  return {
+    auction: b.auction,
+    bidder: b.bidder,
+    price: b.price,
+    channel: b.channel,
+    url: b.url,
+    bidDateTime: b.dateTime,
+    bidExtra: b.extra,
+    itemName: a.itemName,
+    description: a.description,
+    initialBid: a.initialBid,
+    reserve: a.reserve,
+    auctionDateTime: a.dateTime,
+    expires: a.expires,
+    seller: a.seller,
+    category: a.category,
+    auctionExtra: a.extra,
+  };
+}
+
+/**
+ * q20: expand each bid with its auction's fields, for auctions of category 10 (an unbounded
+ * regular join, same shape as q3): keyed by auction id, the auction (or `false` for another
+ * category) is kept; bids that arrive before their auction wait in a pending list.
+ */
+export const q20: QueryBuilder = (app, ctx) =>
+  events(app, ctx)
+    .filter((e) => e.kind !== PERSON)
+    .keyBy((e) => (e.kind === BID ? (e as Bid).auction : (e as Auction).id))
+    .process<Q20Row>({
+      processElement(e, c) {
+        const auction = c.state<Auction | false>('a');
+        if (isAuction(e)) {
+          const ok = e.category === 10;
+          auction.set(ok ? e : false);
+          const pending = c.state<Bid[]>('pending');
+          const list = pending.get();
+          if (list !== undefined) {
+            if (ok) for (const b of list) c.emit(q20Row(b, e));
+            pending.clear();
+          }
+          return;
+        }
+        const b = e as Bid;
+        const a = auction.get();
+        if (a === undefined) {
+          const pending = c.state<Bid[]>('pending');
+          const list = pending.get();
+          if (list === undefined) pending.set([b]);
+          else {
+            list.push(b);
+            pending.set(list);
+          }
+        } else if (a !== false) c.emit(q20Row(b, a));
+      },
+    })
+    .to('out');
+
 // ---- q4 / q9: auctions closed at expiry with their bids --------------------------------------
 
 interface AuctionState {
@@ -439,6 +517,7 @@ export const QUERIES: Readonly<Record<string, QueryBuilder>> = {
   q11,
   q12,
   q14,
+  q20,
   q21,
   q22,
 };
@@ -453,7 +532,6 @@ export const UNSUPPORTED: Readonly<Record<string, string>> = {
   q17: 'auction statistics per day: same as q15',
   q18: 'last bid per (bidder, auction) via ROW_NUMBER: needs a deduplicate/top-1 over an updating stream (retractions)',
   q19: 'top-10 bids per auction via ROW_NUMBER: needs an updating top-N operator with retractions',
-  q20: 'bid–auction regular join filtered on category: same pattern as q3, not done in this round',
 };
 
 /** Flink 1.13's published throughput per core (events/s), from the nexmark project. */
