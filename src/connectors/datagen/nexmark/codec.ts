@@ -4,9 +4,9 @@
  * JSON in the nexmark/nexmark layout `{"event_type":0|1|2,"person"|"auction"|"bid":{…}}`.
  * decodeEvent is the inverse (a stream input's serde). A topic producer needs nothing else.
  */
+import { Buffer } from 'node:buffer';
 import { AUCTION, Auction, BID, Bid, type NexmarkEvent, PERSON, Person } from './model.js';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export interface EncodedEvent {
@@ -20,17 +20,25 @@ export function eventKey(e: NexmarkEvent): number {
   return e.kind === BID ? e.auction : e.id;
 }
 
+const str = JSON.stringify;
+
+/** The value's JSON text (field order fixed; strings escaped by JSON.stringify). */
+export function eventJson(e: NexmarkEvent): string {
+  switch (e.kind) {
+    case PERSON:
+      return `{"event_type":0,"person":{"id":${e.id},"name":${str(e.name)},"emailAddress":${str(e.emailAddress)},"creditCard":${str(e.creditCard)},"city":${str(e.city)},"state":${str(e.state)},"dateTime":${e.dateTime},"extra":${str(e.extra)}}}`;
+    case AUCTION:
+      return `{"event_type":1,"auction":{"id":${e.id},"itemName":${str(e.itemName)},"description":${str(e.description)},"initialBid":${e.initialBid},"reserve":${e.reserve},"dateTime":${e.dateTime},"expires":${e.expires},"seller":${e.seller},"category":${e.category},"extra":${str(e.extra)}}}`;
+    default:
+      return `{"event_type":2,"bid":{"auction":${e.auction},"bidder":${e.bidder},"price":${e.price},"channel":${str(e.channel)},"url":${str(e.url)},"dateTime":${e.dateTime},"extra":${str(e.extra)}}}`;
+  }
+}
+
 export function encodeEvent(e: NexmarkEvent): EncodedEvent {
-  const { kind, ...fields } = e;
-  const body =
-    kind === PERSON
-      ? { event_type: 0, person: fields }
-      : kind === AUCTION
-        ? { event_type: 1, auction: fields }
-        : { event_type: 2, bid: fields };
   return {
-    key: encoder.encode(String(eventKey(e))),
-    value: encoder.encode(JSON.stringify(body)),
+    // Buffer.from is about twice TextEncoder.encode for these short ASCII strings.
+    key: Buffer.from(String(eventKey(e))),
+    value: Buffer.from(eventJson(e)),
     timestamp: e.dateTime,
   };
 }
