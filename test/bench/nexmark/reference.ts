@@ -68,6 +68,18 @@ const EUR = 'CAST(0.908 AS DOUBLE) * price';
 const WIN_JOIN =
   'FROM auction a JOIN bid b ON a.id = b.auction AND b.dateTime BETWEEN a.dateTime AND a.expires';
 
+const R1 = 'price < 10000';
+const R2 = 'price >= 10000 AND price < 1000000';
+const R3 = 'price >= 1000000';
+const DAY_COUNTS = `count(*) AS total_bids, count(*) FILTER (WHERE ${R1}) AS rank1_bids,
+  count(*) FILTER (WHERE ${R2}) AS rank2_bids, count(*) FILTER (WHERE ${R3}) AS rank3_bids`;
+const DAY_DISTINCT = ['bidder', 'auction']
+  .map(
+    (c) => `count(DISTINCT ${c}) AS total_${c}s, count(DISTINCT ${c}) FILTER (WHERE ${R1}) AS rank1_${c}s,
+  count(DISTINCT ${c}) FILTER (WHERE ${R2}) AS rank2_${c}s, count(DISTINCT ${c}) FILTER (WHERE ${R3}) AS rank3_${c}s`,
+  )
+  .join(', ');
+
 export const REFERENCE_SQL: Readonly<Record<string, string>> = {
   q0: 'SELECT auction, bidder, price, channel, url, dateTime, extra FROM bid',
   q1: `SELECT auction, bidder, ${EUR} AS price, dateTime, extra FROM bid`,
@@ -106,6 +118,14 @@ export const REFERENCE_SQL: Readonly<Record<string, string>> = {
                ELSE 'otherTime' END AS bidTimeType,
           dateTime, extra, length(extra) - length(replace(extra, 'c', '')) AS cCounts
         FROM bid WHERE ${EUR} > 1000000 AND ${EUR} < 50000000`,
+  q15: `SELECT strftime(epoch_ms(dateTime), '%Y-%m-%d') AS day, ${DAY_COUNTS}, ${DAY_DISTINCT}
+        FROM bid GROUP BY day`,
+  q16: `SELECT channel, strftime(epoch_ms(dateTime), '%Y-%m-%d') AS day, max(strftime(epoch_ms(dateTime), '%H:%M')) AS minute,
+          ${DAY_COUNTS}, ${DAY_DISTINCT}
+        FROM bid GROUP BY channel, day`,
+  q17: `SELECT auction, strftime(epoch_ms(dateTime), '%Y-%m-%d') AS day, ${DAY_COUNTS},
+          min(price) AS min_price, max(price) AS max_price, avg(price) AS avg_price, sum(price) AS sum_price
+        FROM bid GROUP BY auction, day`,
   q20: `SELECT b.auction, b.bidder, b.price, b.channel, b.url, b.dateTime AS bidDateTime, b.extra AS bidExtra,
           a.itemName, a.description, a.initialBid, a.reserve, a.dateTime AS auctionDateTime, a.expires, a.seller,
           a.category, a.extra AS auctionExtra

@@ -12,10 +12,12 @@
  *  - q12 runs on processing time (the input's ingestionTime): each record's window is the
  *    tumbling 10 s window of the processing-time clock when it was ingested.
  *
- * Queries that need engine features Sluice lacks (q10 file sink, q13 bounded side input, q16
- * multi-distinct aggregates at cost, …) are listed in UNSUPPORTED with the reason.
+ * q15–q17 group by UTC day (Flink's DATE_FORMAT uses the session time zone); q17's avg_price
+ * is the exact mean (Flink's AVG of a BIGINT truncates). Queries that need engine features
+ * Sluice lacks (q10 file sink, q13 bounded side input, …) are listed in UNSUPPORTED.
  */
 import {
+  type AggregateFunction,
   type ProcessContext,
   type SinkHandle,
   type Stream,
@@ -504,6 +506,159 @@ export const q12: QueryBuilder = (app) =>
     .map((w) => ({ bidder: w.key, bidCount: w.value, starttime: w.window.start, endtime: w.window.end }))
     .to('out');
 
+// ---- q15–q17: daily statistics ----------------------------------------------------------------
+
+const DAY_MS = 86_400_000;
+
+/** Price bands of q15–q17: rank 1 below $100, rank 2 below $10 000, rank 3 above. */
+function rank(price: number): 0 | 1 | 2 {
+  return price < 10_000 ? 0 : price < 1_000_000 ? 1 : 2;
+}
+
+interface DayStats {
+  bids: [number, number, number, number];
+  /** Distinct bidders / auctions: all, then per rank (null where a query does not need them). */
+  bidders: Set<number>[] | null;
+  auctions: Set<number>[] | null;
+  min: number;
+  max: number;
+  sum: number;
+  /** Latest bid time: within one day its 'HH:mm' is the latest minute (formatted at output). */
+  last: number;
+}
+
+function dayStats(distinct: boolean): AggregateFunction<Bid, DayStats, DayStats> {
+  const sets = () => [new Set<number>(), new Set<number>(), new Set<number>(), new Set<number>()];
+  return {
+    createAccumulator: () => ({
+      bids: [0, 0, 0, 0],
+      bidders: distinct ? sets() : null,
+      auctions: distinct ? sets() : null,
+      min: Number.POSITIVE_INFINITY,
+      max: Number.NEGATIVE_INFINITY,
+      sum: 0,
+      last: Number.NEGATIVE_INFINITY,
+    }),
+    add(acc, b) {
+      const r = rank(b.price) + 1;
+      acc.bids[0]++;
+      acc.bids[r]++;
+      if (acc.bidders !== null && acc.auctions !== null) {
+        acc.bidders[0].add(b.bidder);
+        acc.bidders[r].add(b.bidder);
+        acc.auctions[0].add(b.auction);
+        acc.auctions[r].add(b.auction);
+      }
+      if (b.price < acc.min) acc.min = b.price;
+      if (b.price > acc.max) acc.max = b.price;
+      acc.sum += b.price;
+      if (b.dateTime > acc.last) acc.last = b.dateTime;
+      return acc;
+    },
+    merge(x, y) {
+      const out = dayStats(distinct).createAccumulator();
+      for (const a of [x, y]) {
+        for (let i = 0; i < 4; i++) {
+          out.bids[i] += a.bids[i];
+          if (out.bidders !== null && a.bidders !== null) for (const v of a.bidders[i]) out.bidders[i].add(v);
+          if (out.auctions !== null && a.auctions !== null)
+            for (const v of a.auctions[i]) out.auctions[i].add(v);
+        }
+        out.min = Math.min(out.min, a.min);
+        out.max = Math.max(out.max, a.max);
+        out.sum += a.sum;
+        if (a.last > out.last) out.last = a.last;
+      }
+      return out;
+    },
+    getResult: (acc) => acc,
+  };
+}
+
+const dayOf = (start: number) => new Date(start).toISOString().slice(0, 10);
+const sizes = (s: Set<number>[] | null) => (s === null ? [0, 0, 0, 0] : s.map((x) => x.size));
+
+/** q15: bidding statistics per day (counts and distinct bidders/auctions per price band). */
+export const q15: QueryBuilder = (app, ctx) =>
+  bids(app, ctx)
+    .keyBy((b) => Math.floor(b.dateTime / DAY_MS))
+    .window(tumbling(DAY_MS))
+    .aggregate(dayStats(true))
+    .map((w) => {
+      const s = w.value;
+      const [tb, r1b, r2b, r3b] = sizes(s.bidders);
+      const [ta, r1a, r2a, r3a] = sizes(s.auctions);
+      return {
+        day: dayOf(w.window.start),
+        total_bids: s.bids[0],
+        rank1_bids: s.bids[1],
+        rank2_bids: s.bids[2],
+        rank3_bids: s.bids[3],
+        total_bidders: tb,
+        rank1_bidders: r1b,
+        rank2_bidders: r2b,
+        rank3_bidders: r3b,
+        total_auctions: ta,
+        rank1_auctions: r1a,
+        rank2_auctions: r2a,
+        rank3_auctions: r3a,
+      };
+    })
+    .to('out');
+
+/** q16: channel statistics per day (q15 per channel, plus the day's latest minute). */
+export const q16: QueryBuilder = (app, ctx) =>
+  bids(app, ctx)
+    .keyBy((b) => b.channel)
+    .window(tumbling(DAY_MS))
+    .aggregate(dayStats(true))
+    .map((w) => {
+      const s = w.value;
+      const [tb, r1b, r2b, r3b] = sizes(s.bidders);
+      const [ta, r1a, r2a, r3a] = sizes(s.auctions);
+      return {
+        channel: w.key,
+        day: dayOf(w.window.start),
+        minute: new Date(s.last).toISOString().slice(11, 16),
+        total_bids: s.bids[0],
+        rank1_bids: s.bids[1],
+        rank2_bids: s.bids[2],
+        rank3_bids: s.bids[3],
+        total_bidders: tb,
+        rank1_bidders: r1b,
+        rank2_bidders: r2b,
+        rank3_bidders: r3b,
+        total_auctions: ta,
+        rank1_auctions: r1a,
+        rank2_auctions: r2a,
+        rank3_auctions: r3a,
+      };
+    })
+    .to('out');
+
+/** q17: auction statistics per day (counts per price band, min/max/avg/sum of prices). */
+export const q17: QueryBuilder = (app, ctx) =>
+  bids(app, ctx)
+    .keyBy((b) => b.auction)
+    .window(tumbling(DAY_MS))
+    .aggregate(dayStats(false))
+    .map((w) => {
+      const s = w.value;
+      return {
+        auction: w.key,
+        day: dayOf(w.window.start),
+        total_bids: s.bids[0],
+        rank1_bids: s.bids[1],
+        rank2_bids: s.bids[2],
+        rank3_bids: s.bids[3],
+        min_price: s.min,
+        max_price: s.max,
+        avg_price: s.sum / s.bids[0],
+        sum_price: s.sum,
+      };
+    })
+    .to('out');
+
 export const QUERIES: Readonly<Record<string, QueryBuilder>> = {
   q0,
   q1,
@@ -517,6 +672,9 @@ export const QUERIES: Readonly<Record<string, QueryBuilder>> = {
   q11,
   q12,
   q14,
+  q15,
+  q16,
+  q17,
   q20,
   q21,
   q22,
@@ -527,9 +685,6 @@ export const UNSUPPORTED: Readonly<Record<string, string>> = {
   q6: 'average selling price per seller over its last 10 closed auctions: needs a per-key count-based (ROWS) window over an updating stream; implementable with process but not in this round',
   q10: 'log to a file system partitioned by time: needs a file/object-store sink (none in src/stream)',
   q13: 'bounded side input join: needs a bounded (file) table source loaded before the stream',
-  q15: 'bidding statistics per day with COUNT DISTINCT and FILTER: needs distinct-count aggregates (writable by hand with process; not done in this round)',
-  q16: 'channel statistics per day: same as q15 (multi distinct aggregates)',
-  q17: 'auction statistics per day: same as q15',
   q18: 'last bid per (bidder, auction) via ROW_NUMBER: needs a deduplicate/top-1 over an updating stream (retractions)',
   q19: 'top-10 bids per auction via ROW_NUMBER: needs an updating top-N operator with retractions',
 };
