@@ -126,6 +126,12 @@ export const REFERENCE_SQL: Readonly<Record<string, string>> = {
   q17: `SELECT auction, strftime(epoch_ms(dateTime), '%Y-%m-%d') AS day, ${DAY_COUNTS},
           min(price) AS min_price, max(price) AS max_price, avg(price) AS avg_price, sum(price) AS sum_price
         FROM bid GROUP BY auction, day`,
+  q18: `SELECT auction, bidder, price, channel, url, dateTime, extra FROM (
+          SELECT *, row_number() OVER (PARTITION BY bidder, auction ORDER BY dateTime DESC) AS rn FROM bid
+        ) WHERE rn = 1`,
+  q19: `SELECT auction, bidder, price, dateTime, rn FROM (
+          SELECT *, row_number() OVER (PARTITION BY auction ORDER BY price DESC, dateTime ASC) AS rn FROM bid
+        ) WHERE rn <= 10`,
   q20: `SELECT b.auction, b.bidder, b.price, b.channel, b.url, b.dateTime AS bidDateTime, b.extra AS bidExtra,
           a.itemName, a.description, a.initialBid, a.reserve, a.dateTime AS auctionDateTime, a.expires, a.seller,
           a.category, a.extra AS auctionExtra

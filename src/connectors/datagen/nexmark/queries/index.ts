@@ -506,6 +506,56 @@ export const q12: QueryBuilder = (app) =>
     .map((w) => ({ bidder: w.key, bidCount: w.value, starttime: w.window.start, endtime: w.window.end }))
     .to('out');
 
+// ---- q18 / q19: updating results (upserts by key) ----------------------------------------------
+
+/**
+ * q18: the last bid of each (bidder, auction) — Flink's ROW_NUMBER() … ORDER BY dateTime DESC
+ * = 1. An upsert stream keyed by `bidder/auction`: a bid later in event time than the kept one
+ * replaces it and is emitted (ties: the first arrival stays); the last value per key is the result.
+ */
+export const q18: QueryBuilder = (app, ctx) =>
+  bids(app, ctx)
+    .keyBy((b) => `${b.bidder}/${b.auction}`)
+    .process<Bid>({
+      processElement(b, c) {
+        const st = c.state<Bid>('last');
+        const cur = st.get();
+        if (cur === undefined || b.dateTime > cur.dateTime) {
+          st.set(b);
+          c.emit(b);
+        }
+      },
+    })
+    .to('out');
+
+/**
+ * q19: the 10 highest bids of each auction (price descending, then earliest) — Flink's
+ * ROW_NUMBER() ≤ 10. An upsert stream keyed by auction: whenever a bid enters the top 10 the
+ * auction's new top-10 list is emitted; the last list per auction is the result.
+ */
+export const q19: QueryBuilder = (app, ctx) =>
+  bids(app, ctx)
+    .keyBy((b) => b.auction)
+    .process<{ auction: number; top: Bid[] }>({
+      processElement(b, c) {
+        const st = c.state<Bid[]>('top');
+        const top = st.get() ?? [];
+        let i = top.length;
+        while (
+          i > 0 &&
+          (top[i - 1].price < b.price || (top[i - 1].price === b.price && top[i - 1].dateTime > b.dateTime))
+        )
+          i--;
+        if (i >= 10) return;
+        const next = top.slice(0, i);
+        next.push(b);
+        for (let j = i; j < top.length && next.length < 10; j++) next.push(top[j]);
+        st.set(next);
+        c.emit({ auction: b.auction, top: next });
+      },
+    })
+    .to('out');
+
 // ---- q15–q17: daily statistics ----------------------------------------------------------------
 
 const DAY_MS = 86_400_000;
@@ -675,6 +725,8 @@ export const QUERIES: Readonly<Record<string, QueryBuilder>> = {
   q15,
   q16,
   q17,
+  q18,
+  q19,
   q20,
   q21,
   q22,
@@ -685,8 +737,6 @@ export const UNSUPPORTED: Readonly<Record<string, string>> = {
   q6: 'average selling price per seller over its last 10 closed auctions: needs a per-key count-based (ROWS) window over an updating stream; implementable with process but not in this round',
   q10: 'log to a file system partitioned by time: needs a file/object-store sink (none in src/stream)',
   q13: 'bounded side input join: needs a bounded (file) table source loaded before the stream',
-  q18: 'last bid per (bidder, auction) via ROW_NUMBER: needs a deduplicate/top-1 over an updating stream (retractions)',
-  q19: 'top-10 bids per auction via ROW_NUMBER: needs an updating top-N operator with retractions',
 };
 
 /** Flink 1.13's published throughput per core (events/s), from the nexmark project. */
