@@ -93,6 +93,11 @@ export const REFERENCE_SQL: Readonly<Record<string, string>> = {
        c AS (SELECT auction, start, count(*) AS num FROM w GROUP BY auction, start),
        m AS (SELECT start, max(num) AS mx FROM c GROUP BY start)
        SELECT c.auction, c.num, c.start, c.start + 10000 AS "end" FROM c JOIN m ON c.start = m.start AND c.num = m.mx`,
+  q6: `SELECT seller, avg(final) AS avg FROM (
+         SELECT seller, final, row_number() OVER (PARTITION BY seller ORDER BY expires DESC, id DESC) AS rn FROM (
+           SELECT a.id, a.seller, a.expires, max(b.price) AS final ${WIN_JOIN} GROUP BY a.id, a.seller, a.expires
+         )
+       ) WHERE rn <= 10 GROUP BY seller`,
   q7: `WITH w AS (SELECT *, (dateTime // 10000) * 10000 AS ws FROM bid),
        m AS (SELECT ws, max(price) AS mx FROM w GROUP BY ws)
        SELECT auction, price, bidder, dateTime, w.ws + 10000 AS windowEnd FROM w JOIN m ON w.ws = m.ws WHERE price = mx`,
