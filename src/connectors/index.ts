@@ -1,5 +1,3 @@
-/**
- * Connectors: sources and sinks around the stream processor. So far the data generators
- * (Nexmark).
- */
+/** Sources and sinks: the public face of connectors/ (one folder per connector). */
 export * from './datagen/nexmark/index.js';
+export * from './postgres-cdc/index.js';

@@ -335,7 +335,8 @@ export function encodeRecordBatch(input: RecordBatchInput): Buffer {
   const baseTimestamp = input.deleteHorizonMs ?? input.baseTimestamp ?? firstTs;
   let maxTimestamp = input.maxTimestamp;
   if (maxTimestamp === undefined) {
-    maxTimestamp = records.length === 0 ? baseTimestamp : -1;
+    // Start below any timestamp: a batch whose records all predate -1 still gets their maximum.
+    maxTimestamp = records.length === 0 ? baseTimestamp : Number.NEGATIVE_INFINITY;
     for (const r of records) maxTimestamp = Math.max(maxTimestamp, r.timestamp ?? baseTimestamp);
   }
   const lastOffsetDelta =

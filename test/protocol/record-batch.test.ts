@@ -125,6 +125,11 @@ describe('record batch v2', () => {
     );
   });
 
+  it("maxTimestamp is the records' maximum even when every timestamp is below -1 (found by the property)", () => {
+    const bytes = encodeRecordBatch({ compression: 0, records: [{ key: null, value: null, timestamp: -2 }] });
+    assert.equal(validateBatch(bytes).maxTimestamp, -2);
+  });
+
   it('detects any single corrupted byte in the CRC-covered region (property)', () => {
     fc.assert(
       fc.property(batchArb, fc.nat(), fc.integer({ min: 1, max: 255 }), (b, at, flip) => {

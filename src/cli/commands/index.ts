@@ -4,8 +4,13 @@
  */
 import type { Command } from 'commander';
 import { registerBenchCommands } from './bench.js';
+import { registerCdcCommands } from './cdc.js';
 import { registerRegistryCommands } from './registry.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerRegistryCommands, registerBenchCommands];
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerRegistryCommands,
+  registerCdcCommands,
+  registerBenchCommands,
+];
