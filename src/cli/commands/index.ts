@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { registerRegistryCommands } from './registry.js';
+import { registerTopicsCommands } from './topics.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerRegistryCommands];
+export const COMMANDS: readonly RegisterCommand[] = [registerRegistryCommands, registerTopicsCommands];
