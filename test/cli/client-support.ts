@@ -1,6 +1,6 @@
 /**
  * Shared fixtures for the CLI client-command tests: a real Sluice broker (TCP server over
- * log/'s LogManager in a temp data directory, 127.0.0.1 port 0) and `cli()`, which runs
+ * log/'s LogManager, which the broker opens, in a temp data directory, 127.0.0.1 port 0) and `cli()`, which runs
  * the CLI in-process through runCli and captures stdout/stderr.
  *
  * Every broker started here must be closed with `stop()`, which also removes its directory.
@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, resolveBrokerConfig } from '../../src/broker/index.js';
 import { runCli } from '../../src/cli/index.js';
-import { LogManager } from '../../src/log/index.js';
 
 export interface TestBroker {
   bootstrap: string;
@@ -23,14 +22,13 @@ export async function startBroker(flags: Record<string, unknown> = {}): Promise<
   const config = resolveBrokerConfig({
     flags: { host: '127.0.0.1', port: 0, dataDir, groupInitialRebalanceDelayMs: 200, ...flags },
   });
-  const logs = await LogManager.open({ dataDir });
-  const broker = await Broker.start(config, { logs });
+  // The broker opens (and on close, closes) its own LogManager on dataDir.
+  const broker = await Broker.start(config);
   return {
     bootstrap: `127.0.0.1:${broker.address.port}`,
     broker,
     async stop() {
       await broker.close();
-      await logs.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

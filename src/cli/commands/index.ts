@@ -3,9 +3,18 @@
  * to the root program; later modules append theirs here.
  */
 import type { Command } from 'commander';
+import { registerConsumeCommand } from './consume.js';
+import { registerGroupsCommands } from './groups.js';
+import { registerProduceCommand } from './produce.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerTopicsCommands } from './topics.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerRegistryCommands, registerTopicsCommands];
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerRegistryCommands,
+  registerTopicsCommands,
+  registerProduceCommand,
+  registerConsumeCommand,
+  registerGroupsCommands,
+];
