@@ -3,18 +3,14 @@
  * to the root program; later modules append theirs here.
  */
 import type { Command } from 'commander';
-import { registerConsumeCommand } from './consume.js';
-import { registerGroupsCommands } from './groups.js';
-import { registerProduceCommand } from './produce.js';
+import { registerBrokerCommand } from './broker.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerTopicsCommands } from './topics.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
+  registerBrokerCommand,
   registerRegistryCommands,
   registerTopicsCommands,
-  registerProduceCommand,
-  registerConsumeCommand,
-  registerGroupsCommands,
 ];
