@@ -17,9 +17,13 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-export async function startBroker(flags: Record<string, unknown> = {}): Promise<TestBroker> {
+export async function startBroker(
+  flags: Record<string, unknown> = {},
+  file: Record<string, unknown> = {},
+): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
   const config = resolveBrokerConfig({
+    file,
     flags: { host: '127.0.0.1', port: 0, dataDir, groupInitialRebalanceDelayMs: 200, ...flags },
   });
   // The broker opens (and on close, closes) its own LogManager on dataDir.

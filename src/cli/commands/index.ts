@@ -4,6 +4,9 @@
  */
 import type { Command } from 'commander';
 import { registerBrokerCommand } from './broker.js';
+import { registerConsumeCommand } from './consume.js';
+import { registerGroupsCommands } from './groups.js';
+import { registerProduceCommand } from './produce.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerTopicsCommands } from './topics.js';
 
@@ -13,4 +16,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerBrokerCommand,
   registerRegistryCommands,
   registerTopicsCommands,
+  registerProduceCommand,
+  registerConsumeCommand,
+  registerGroupsCommands,
 ];

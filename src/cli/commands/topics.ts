@@ -78,6 +78,7 @@ Examples:
       ),
   ).action(async (name: string, raw: CreateOpts, cmd: Command) => {
     const opts = clientOptions(raw);
+    checkTopicName(name);
     await withAdmin(opts, async (admin) => {
       let created: boolean;
       try {
@@ -214,15 +215,26 @@ Examples:
   });
 }
 
+/** Kafka's topic name rule, checked before asking the cluster so a typo is a usage error. */
+function checkTopicName(name: string): void {
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(name) || name === '.' || name === '..')
+    throw new SluiceError(
+      'INVALID_ARGUMENT',
+      `'${name}' is not a valid topic name (1-249 characters of a-z A-Z 0-9 . _ -, not '.' or '..')`,
+    );
+}
+
 function createError(err: unknown, opts: ClientOptions, name: string): SluiceError {
-  const e = err as { message?: string; code?: number };
+  // KafkaJS-style aggregate errors carry the per-topic errors in `errors`.
+  const nested = (err as { errors?: { message?: string; code?: number }[] }).errors?.[0];
+  const e = nested ?? (err as { message?: string; code?: number });
   if (e?.code === 40 || /invalid config|INVALID_CONFIG/i.test(e?.message ?? ''))
     return new SluiceError('INVALID_ARGUMENT', `topic '${name}': ${e.message}`, { cause: err });
   if (e?.code === 17 || /invalid topic/i.test(e?.message ?? ''))
     return new SluiceError('INVALID_ARGUMENT', `'${name}' is not a valid topic name: ${e.message}`, {
       cause: err,
     });
-  return translateError(err, opts, `create topic '${name}'`, name);
+  return translateError(e, opts, `create topic '${name}'`, name);
 }
 
 async function withConfigClient<T>(opts: ClientOptions, fn: (c: ConfigClient) => Promise<T>): Promise<T> {
