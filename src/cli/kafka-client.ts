@@ -139,7 +139,7 @@ export function translateError(err: unknown, opts: ClientOptions, what: string, 
   const e = err as LibError;
   const msg = e?.message ?? String(err);
   const code = e?.code;
-  if (code === 3 || /unknown topic/i.test(msg))
+  if (code === 3 || code === -188 || /unknown topic/i.test(msg))
     return new SluiceError('NOT_FOUND', `topic '${topic ?? '?'}' does not exist (${what})`, { cause: err });
   if (code === 36 || /already exists/i.test(msg))
     return new SluiceError('ALREADY_EXISTS', `topic '${topic ?? '?'}' already exists`, { cause: err });

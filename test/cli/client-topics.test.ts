@@ -177,11 +177,11 @@ describe('sluice topics against a real broker', { timeout: 90_000 }, () => {
   });
 });
 
-describe('sluice topics with SASL', { timeout: 60_000 }, () => {
+describe('sluice topics and produce with SASL, auto-creation off', { timeout: 60_000 }, () => {
   let b: TestBroker;
   before(async () => {
     b = await startBroker(
-      {},
+      { autoCreateTopics: false },
       {
         sasl: {
           enabled: true,
@@ -195,7 +195,7 @@ describe('sluice topics with SASL', { timeout: 60_000 }, () => {
     await b.stop();
   });
 
-  it('PLAIN and SCRAM credentials work; a wrong password exits 1', async () => {
+  it('PLAIN and SCRAM credentials work; unknown topics and partitions exit 1; a wrong password exits 1', async () => {
     const B = ['--bootstrap', b.bootstrap];
     for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512']) {
       const topic = `sasl-${mechanism}`;
@@ -214,7 +214,21 @@ describe('sluice topics with SASL', { timeout: 60_000 }, () => {
       assert.equal(r.code, EXIT_OK, `${mechanism}: ${r.err}`);
       assert.equal((JSON.parse(r.out) as DescribeJson).topic, topic);
     }
-    const r = await cli(
+    const auth = [
+      '--sasl-mechanism',
+      'scram-sha-512',
+      '--sasl-username',
+      'alice',
+      '--sasl-password',
+      'wonderland',
+    ];
+    let r = await cli('produce', 'absent', '--file', '/etc/hostname', '--timeout', '2000', ...B, ...auth);
+    assert.equal(r.code, EXIT_FAILURE, r.err);
+    assert.match(r.err, /topic 'absent' does not exist/);
+    r = await cli('produce', 'sasl-plain', '--file', '/etc/hostname', '--partition', '7', ...B, ...auth);
+    assert.equal(r.code, EXIT_FAILURE, r.err);
+    assert.match(r.err, /topic 'sasl-plain' has no partition 7/);
+    r = await cli(
       'topics',
       'list',
       ...B,

@@ -110,6 +110,8 @@ Examples:
       'batch.num.messages': 10_000,
       'queue.buffering.max.messages': 100_000,
       'message.timeout.ms': deliveryTimeout,
+      // A topic the cluster neither has nor auto-creates fails within --timeout, not 30 s.
+      'topic.metadata.propagation.max.ms': opts.timeout,
     } as never);
     let delivered = 0;
     let failure: SluiceError | undefined;
@@ -168,8 +170,10 @@ Examples:
             break;
           } catch (e) {
             // Queue full: let delivery reports drain it.
-            if ((e as { code?: number }).code !== -184)
-              throw translateError(e, opts, `produce to '${topic}'`, topic);
+            const code = (e as { code?: number }).code;
+            if (code === -190)
+              throw new SluiceError('NOT_FOUND', `topic '${topic}' has no partition ${opts.partition}`);
+            if (code !== -184) throw translateError(e, opts, `produce to '${topic}'`, topic);
             await new Promise((r) => setTimeout(r, 10));
           }
         }
