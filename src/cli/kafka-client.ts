@@ -485,8 +485,31 @@ export class ConfigClient {
   }
 }
 
+let stdoutClosed = false;
+let pipeGuard = false;
+
+/**
+ * `sluice consume … | head` closes stdout early: without a listener the EPIPE 'error' event
+ * would crash the process with a stack trace. Installed once; `isStdoutClosed` lets a
+ * long-running command stop cleanly.
+ */
+export function guardBrokenPipe(): void {
+  if (pipeGuard) return;
+  pipeGuard = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') stdoutClosed = true;
+    else throw e;
+  });
+}
+
+export function isStdoutClosed(): boolean {
+  return stdoutClosed;
+}
+
 /** Writes to the CLI's stdout as configured on the program (runCli's io in tests). */
 export function out(cmd: Command, s: string): void {
+  guardBrokenPipe();
+  if (stdoutClosed) return;
   const write = cmd.configureOutput().writeOut;
   if (write === undefined) process.stdout.write(s);
   else write(s);

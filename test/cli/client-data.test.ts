@@ -337,7 +337,7 @@ describe('sluice produce / consume / groups against a real broker', { timeout: 9
     assert.match(r.err, /group 'no-such-group' does not exist/);
   });
 
-  it('the real binary: produce from stdin, consume with --max-messages, and exit 0 on SIGINT', async () => {
+  it('the real binary: produce from stdin, consume with --max-messages, exit 0 on SIGINT and on a closed pipe', async () => {
     const input = Array.from({ length: 500 }, (_, i) => `line ${i}`);
     const p = sluice(['produce', 'bin', '--progress', ...B], `${input.join('\n')}\n`);
     const produced = await p.done;
@@ -360,6 +360,23 @@ describe('sluice produce / consume / groups against a real broker', { timeout: 9
     const stopped = await live.done;
     assert.equal(stopped.code, 0, stopped.err);
     assert.match(stopped.err, /consumed 500 records from bin \(interrupted\)/);
+
+    // `sluice consume … | head`: the reader goes away; the consumer stops quietly, no EPIPE crash.
+    const piped = sluice(['consume', 'bin', '--from-beginning', ...B]);
+    await once(piped.child.stdout as NodeJS.ReadableStream, 'data');
+    piped.child.stdout?.destroy();
+    writeFileSync(
+      join(dir, 'more-bin.txt'),
+      `${Array.from({ length: 200 }, (_, i) => `more ${i}`).join('\n')}\n`,
+    );
+    for (let i = 0; i < 5 && piped.child.exitCode === null; i++) {
+      const more = await cli('produce', 'bin', '--file', join(dir, 'more-bin.txt'), ...B);
+      assert.equal(more.code, EXIT_OK, more.err);
+      await sleep(300);
+    }
+    const closed = await piped.done;
+    assert.equal(closed.code, 0, closed.err);
+    assert.doesNotMatch(closed.err, /EPIPE/);
 
     const bad = sluice(['consume', 'bin', '--max-messages', '0', ...B]);
     const usage = await bad.done;

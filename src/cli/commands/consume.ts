@@ -24,6 +24,7 @@ import {
   type ClientOptions,
   clientOptions,
   err,
+  isStdoutClosed,
   out,
   parseNonNegativeInt,
   rdkafkaConfig,
@@ -212,7 +213,7 @@ Examples:
       else consumer.assign(assignment);
       consumer.setDefaultConsumeTimeout(100);
       let lastRecord = Date.now();
-      while (!stopped) {
+      while (!stopped && !isStdoutClosed()) {
         const want = Math.min(1000, opts.maxMessages === undefined ? 1000 : opts.maxMessages - count);
         if (want <= 0) break;
         const batch = await new Promise<RdMessage[]>((resolve, reject) => {
