@@ -180,12 +180,33 @@ export async function withAdmin<T>(opts: ClientOptions, fn: (admin: Admin) => Pr
     try {
       await admin.listTopics({ timeout: opts.timeout });
     } catch (err) {
-      throw translateError(err, opts, 'metadata');
+      throw await diagnose(translateError(err, opts, 'metadata'), opts);
     }
     return await fn(admin);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * librdkafka reports a refused SASL login and a dead broker alike ("transport failure"). Sluice's
+ * own connection (ConfigClient) tells them apart: a SASL error, or a broker that accepts TCP but
+ * not the client's handshake (SASL or TLS required), gets a message saying so.
+ */
+async function diagnose(failure: SluiceError, opts: ClientOptions): Promise<SluiceError> {
+  if (failure.code !== 'NETWORK') return failure;
+  let probe: ConfigClient;
+  try {
+    probe = await ConfigClient.open({ ...opts, timeout: Math.min(opts.timeout, 3000) });
+  } catch (err) {
+    return err instanceof SluiceError && /authentication/.test(err.message) ? err : failure;
+  }
+  probe.close();
+  return new SluiceError(
+    'NETWORK',
+    `${opts.bootstrap} accepts connections but the Kafka client could not use them (${failure.message}); does the cluster require SASL (--sasl-mechanism) or TLS?`,
+    { cause: failure },
+  );
 }
 
 /** Metadata of one topic; NOT_FOUND naming it when the cluster does not have it. */

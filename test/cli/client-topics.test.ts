@@ -242,6 +242,9 @@ describe('sluice topics and produce with SASL, auto-creation off', { timeout: 60
       'wrong',
     );
     assert.equal(r.code, EXIT_FAILURE, r.err);
-    assert.match(r.err, /authentication|cannot reach/i);
+    assert.match(r.err, /authentication with 127\.0\.0\.1:\d+ failed/);
+    r = await cli('topics', 'list', ...B, '--timeout', '3000');
+    assert.equal(r.code, EXIT_FAILURE, r.err);
+    assert.match(r.err, /accepts connections .*require SASL/);
   });
 });
