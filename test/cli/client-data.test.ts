@@ -151,6 +151,55 @@ describe('sluice produce / consume / groups against a real broker', { timeout: 9
     assert.equal(r.out, `source=test,batch=1\t${lines[0]?.slice(lines[0].indexOf('|') + 1)}\n`);
   });
 
+  it('per-record headers: produce --parse-headers reads what consume --print-headers writes', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) =>
+      i % 10 === 0 ? `\tk${i}:no headers ${i}` : `seq=${i},parity=${i % 2 ? 'odd' : 'even'}\tk${i}:v=${i},x`,
+    );
+    writeFileSync(join(dir, 'headers.txt'), `${lines.join('\n')}\n`);
+    let r = await cli('topics', 'create', 'hdrs', ...B);
+    assert.equal(r.code, EXIT_OK, r.err);
+    r = await cli(
+      'produce',
+      'hdrs',
+      '--file',
+      join(dir, 'headers.txt'),
+      '--parse-headers',
+      '--key-separator',
+      ':',
+      ...B,
+    );
+    assert.equal(r.code, EXIT_OK, r.err);
+    const args = [
+      '--from-beginning',
+      '--max-messages',
+      '200',
+      '--print-headers',
+      '--format',
+      'kv',
+      '--key-separator',
+      ':',
+    ];
+    r = await cli('consume', 'hdrs', ...args, ...B);
+    assert.equal(r.code, EXIT_OK, r.err);
+    assert.equal(r.out, `${lines.join('\n')}\n`);
+    r = await cli('consume', 'hdrs', '--offset', '1', '--max-messages', '1', '--format', 'json', ...B);
+    assert.deepEqual((parseJsonLines(r.out)[0] as JsonRecord).headers, { seq: '1', parity: 'odd' });
+
+    writeFileSync(join(dir, 'bad-headers.txt'), 'a=1\tk:v\nno-tab-here\n');
+    r = await cli(
+      'produce',
+      'hdrs',
+      '--file',
+      join(dir, 'bad-headers.txt'),
+      '--parse-headers',
+      '--key-separator',
+      ':',
+      ...B,
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.err, /line 2: --parse-headers expects/);
+  });
+
   it('consumes from an offset and from a timestamp', async () => {
     let r = await cli('topics', 'create', 'timed', '--partitions', '2', ...B);
     assert.equal(r.code, EXIT_OK, r.err);

@@ -2,7 +2,10 @@
  * `sluice produce <topic>`: one record per line of stdin or --file, to any Kafka cluster.
  *
  * Lines are split into key and value at the first --key-separator (a line without it is an
- * error naming the line number); --header k=v adds the same headers to every record. The
+ * error naming the line number); --header k=v adds the same headers to every record, and
+ * --parse-headers reads per-record headers from the start of each line (`k=v,k=v<TAB>`, the
+ * format `sluice consume --print-headers` writes, so a topic can be copied through a pipe;
+ * header keys or values containing ',', '=' or a tab do not survive that text form). The
  * librdkafka producer batches and compresses; the command waits for every delivery report
  * before it prints its summary to stderr (records, bytes, seconds, rate), so exit 0 means the
  * cluster acknowledged every record at the requested --acks. A progress bar (cli-progress, on
@@ -40,6 +43,17 @@ interface ProduceOpts extends ClientOptions {
   compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   acks: '0' | '1' | 'all';
   progress?: boolean;
+  parseHeaders?: boolean;
+}
+
+/** `k=v,k2=v2` (what `sluice consume --print-headers` prints) as record headers. */
+function parseLineHeaders(text: string, lineNo: number): { [k: string]: Buffer }[] {
+  if (text === '') return [];
+  return text.split(',').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new SluiceError('INVALID_RECORD', `line ${lineNo}: header '${pair}' is not k=v`);
+    return { [pair.slice(0, eq)]: Buffer.from(pair.slice(eq + 1)) };
+  });
 }
 
 /** Unescapes \t and \n so a tab separator can be typed as '\t'. */
@@ -71,6 +85,10 @@ export function registerProduceCommand(program: Command): void {
       .addOption(
         new Option('--acks <acks>', 'acknowledgements to wait for').choices(['0', '1', 'all']).default('all'),
       )
+      .option(
+        '--parse-headers',
+        "each line starts with its own headers, k=v,k2=v2 then a tab (consume --print-headers' format)",
+      )
       .option('--progress', 'show a progress bar even when stderr is not a terminal')
       .addHelpText(
         'after',
@@ -78,6 +96,8 @@ export function registerProduceCommand(program: Command): void {
 Examples:
   echo 'hello' | sluice produce greetings
   sluice produce orders --file orders.txt --key-separator : --header source=import --compression zstd
+  sluice consume orders --from-beginning --print-headers --format kv --key-separator : --timeout-ms 2000 \\
+    | sluice produce orders-copy --parse-headers --key-separator :
   sluice produce orders --bootstrap kafka:9092 --sasl-mechanism scram-sha-256 --sasl-username app --sasl-password s3cret < orders.txt`,
       ),
   ).action(async (topic: string, raw: ProduceOpts, cmd: Command) => {
@@ -99,7 +119,7 @@ Examples:
     // Fail fast (and bounded) when the cluster is unreachable, before reading any input.
     await withAdmin(opts, async () => undefined);
 
-    const headers = (opts.header ?? []).map(([k, v]) => ({ [k]: Buffer.from(v) }));
+    const headers: { [k: string]: Buffer }[] = (opts.header ?? []).map(([k, v]) => ({ [k]: Buffer.from(v) }));
     const deliveryTimeout = Math.max(3 * opts.timeout, 30_000);
     const producer = new RdKafka.Producer({
       ...rdkafkaConfig(opts),
@@ -147,9 +167,21 @@ Examples:
     let lineNo = 0;
     try {
       const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-      for await (const line of lines) {
+      for await (const raw of lines) {
         lineNo++;
         if (failure) break;
+        let line = raw;
+        let recordHeaders = headers;
+        if (opts.parseHeaders === true) {
+          const tab = line.indexOf('\t');
+          if (tab < 0)
+            throw new SluiceError(
+              'INVALID_RECORD',
+              `line ${lineNo}: --parse-headers expects k=v,… and a tab before the record (records before it were sent)`,
+            );
+          recordHeaders = [...headers, ...parseLineHeaders(line.slice(0, tab), lineNo)];
+          line = line.slice(tab + 1);
+        }
         let key: Buffer | null = null;
         let value: Buffer;
         if (separator !== undefined) {
@@ -166,7 +198,7 @@ Examples:
         }
         for (;;) {
           try {
-            producer.produce(topic, opts.partition ?? null, value, key, Date.now(), undefined, headers);
+            producer.produce(topic, opts.partition ?? null, value, key, Date.now(), undefined, recordHeaders);
             break;
           } catch (e) {
             // Queue full: let delivery reports drain it.
