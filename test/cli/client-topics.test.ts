@@ -158,6 +158,25 @@ describe('sluice topics against a real broker', { timeout: 90_000 }, () => {
     }
   });
 
+  it('SLUICE_BOOTSTRAP picks the cluster when --bootstrap is absent; help has examples', async () => {
+    process.env.SLUICE_BOOTSTRAP = b.bootstrap;
+    try {
+      const r = await cli('topics', 'create', 'from-env');
+      assert.equal(r.code, EXIT_OK, r.err);
+      const l = await cli('topics', 'list');
+      assert.ok(l.out.split('\n').includes('from-env'), l.out);
+    } finally {
+      delete process.env.SLUICE_BOOTSTRAP;
+    }
+    for (const argv of [['topics'], ['produce'], ['consume'], ['groups']]) {
+      const h = await cli(...argv, '--help');
+      assert.equal(h.code, EXIT_OK);
+      assert.match(h.out, /Examples:\n.*sluice /, argv.join(' '));
+    }
+    const h = await cli('consume', '--help');
+    assert.match(h.out, /--bootstrap <host:port,…>.*\n.*default: "localhost:9092", env:\s+SLUICE_BOOTSTRAP/);
+  });
+
   it('an unreachable broker exits 1 with a clear message within the timeout', async () => {
     const port = await freePort();
     for (const argv of [
