@@ -119,9 +119,15 @@ export async function groupScenario(env: CompatBroker, client: GroupAdapter, nam
     members.push(await client.member(env.bootstrap, group, topic));
     await waitForSplit(admin, group, topic, 6, 3);
     // everything consumed and committed
-    await waitFor('600 offsets committed', async () =>
-      (await committedTotal(admin, group, topic)) === 600 ? true : undefined,
-    );
+    let committed = -1;
+    await waitFor('600 offsets committed', async () => {
+      committed = await committedTotal(admin, group, topic);
+      return committed === 600 ? true : undefined;
+    }).catch((err: Error) => {
+      throw new Error(
+        `${err.message} (last seen ${committed}; members received ${members.map((m) => m.received.length).join(', ')})`,
+      );
+    });
     for (const m of members.splice(0)) await m.close();
     await admin.disconnect();
 
