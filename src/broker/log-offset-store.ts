@@ -12,7 +12,8 @@
  * after a restart; on load they and any other key version are skipped.
  *
  * Durability: `commit` appends one batch holding every entry of the commit (all or none) and
- * resolves only when the log acknowledges it under the topic's flush.ms (default 0: fsync'd).
+ * resolves only when the log acknowledges it under the topic's flush.ms (created with 0: fsync'd,
+ * whatever the broker-wide default for data topics).
  * The in-memory view is updated after that, so OffsetFetch never returns an offset that a
  * crash could lose. `open` replays the topic (after compaction: the latest value per key).
  * Commits from one event loop are appended in call order, so the replay order is commit order.
@@ -118,6 +119,8 @@ export class LogOffsetStore implements OffsetStore {
       await logs.createTopic(OFFSETS_TOPIC, 1, {
         'cleanup.policy': 'compact',
         'segment.bytes': 100 * 1024 * 1024,
+        // commits are acknowledged after an fsync, whatever the broker's default for data topics
+        'flush.ms': 0,
       });
     }
     const store = new LogOffsetStore(logs);
