@@ -388,10 +388,19 @@ describe('sluice produce / consume / groups against a real broker', { timeout: 9
 
   it('the real binary: produce from stdin, consume with --max-messages, exit 0 on SIGINT and on a closed pipe', async () => {
     const input = Array.from({ length: 500 }, (_, i) => `line ${i}`);
-    const p = sluice(['produce', 'bin', '--progress', ...B], `${input.join('\n')}\n`);
+    writeFileSync(
+      join(dir, 'more-bin.txt'),
+      `${Array.from({ length: 200 }, (_, i) => `more ${i}`).join('\n')}\n`,
+    );
+    const p = sluice(['produce', 'bin', ...B], `${input.join('\n')}\n`);
     const produced = await p.done;
     assert.equal(produced.code, 0, produced.err);
     assert.match(produced.err, /produced 500 records/);
+    // --progress draws the bar for a file on stderr even though stderr is a pipe here.
+    const bar = await sluice(['produce', 'bin-bar', '--file', join(dir, 'more-bin.txt'), '--progress', ...B])
+      .done;
+    assert.equal(bar.code, 0, bar.err);
+    assert.match(bar.err, /produce \[[█░]+\] 100% \| \d+\/\d+ bytes \| 200 records/);
 
     const c = sluice(['consume', 'bin', '--from-beginning', '--max-messages', '500', ...B]);
     const consumed = await c.done;
@@ -409,6 +418,10 @@ describe('sluice produce / consume / groups against a real broker', { timeout: 9
     const stopped = await live.done;
     assert.equal(stopped.code, 0, stopped.err);
     assert.match(stopped.err, /consumed 500 records from bin \(interrupted\)/);
+
+    const quiet = await sluice(['produce', 'bin-bar', '--file', join(dir, 'more-bin.txt'), ...B]).done;
+    assert.equal(quiet.code, 0, quiet.err);
+    assert.doesNotMatch(quiet.err, /produce \[/, 'no bar when stderr is not a terminal');
 
     // `sluice consume … | head`: the reader goes away; the consumer stops quietly, no EPIPE crash.
     const piped = sluice(['consume', 'bin', '--from-beginning', ...B]);

@@ -9,12 +9,13 @@
  * librdkafka producer batches and compresses; the command waits for every delivery report
  * before it prints its summary to stderr (records, bytes, seconds, rate), so exit 0 means the
  * cluster acknowledged every record at the requested --acks. A progress bar (cli-progress, on
- * stderr) is shown for files when stderr is a TTY, or always with --progress.
+ * stderr) is shown for a file (--file or stdin redirected from one) when stderr is a TTY, or
+ * always with --progress; a pipe has no known size and gets only the summary.
  *
  * Bounded: the cluster must answer within --timeout before anything is read, and a record not
  * delivered within max(3 × --timeout, 30 s) fails the command (exit 1) instead of hanging.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, fstatSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import ck from '@confluentinc/kafka-javascript';
@@ -115,6 +116,13 @@ Examples:
       input = createReadStream(opts.file);
     } else {
       input = process.stdin;
+      // `sluice produce t < big.txt`: stdin is a file of known size, so the bar can show it.
+      try {
+        const st = fstatSync(0);
+        if (st.isFile()) total = st.size;
+      } catch {
+        // No stdin (closed): nothing to size.
+      }
     }
     // Fail fast (and bounded) when the cluster is unreachable, before reading any input.
     await withAdmin(opts, async () => undefined);
