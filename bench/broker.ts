@@ -28,18 +28,13 @@ import { PartitionLog } from '../src/log/index.js';
 import { encodeRecordBatch } from '../src/protocol/index.js';
 
 const require = createRequire(import.meta.url);
+// biome-ignore lint/suspicious/noExplicitAny: the native client's objects, loosely typed here
+type Native = any;
 const { Producer, KafkaConsumer } = (
   require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript')
 ).RdKafka as unknown as {
-  // biome-ignore lint/suspicious/noExplicitAny: the native client's classes, loosely typed here
-  Producer: new (
-    conf: Record<string, unknown>,
-  ) => any;
-  // biome-ignore lint/suspicious/noExplicitAny: as above
-  KafkaConsumer: new (
-    conf: Record<string, unknown>,
-    topicConf: Record<string, unknown>,
-  ) => any;
+  Producer: new (conf: Record<string, unknown>) => Native;
+  KafkaConsumer: new (conf: Record<string, unknown>, topicConf: Record<string, unknown>) => Native;
 };
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -86,8 +81,7 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-// biome-ignore lint/suspicious/noExplicitAny: native client
-async function connected(client: any): Promise<void> {
+async function connected(client: Native): Promise<void> {
   await new Promise<void>((resolve, reject) =>
     client.connect({}, (err: unknown) => (err ? reject(err) : resolve())),
   );
@@ -160,7 +154,7 @@ async function latency(bootstrap: string, topic: string) {
       'bootstrap.servers': bootstrap,
       'group.id': `bench-lat-${Date.now()}`,
       'enable.auto.commit': false,
-      'fetch.wait.max.ms': 100,
+      'fetch.wait.max.ms': Number(process.env.BENCH_FETCH_WAIT_MS ?? 100),
       'fetch.min.bytes': 1,
     },
     { 'auto.offset.reset': 'latest' },
