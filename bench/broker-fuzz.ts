@@ -1,5 +1,5 @@
 /**
- * Fuzzes a live KafkaServer (Cluster + group handlers over the in-memory LogStore used by the
+ * Fuzzes a live KafkaServer (Cluster + group handlers over log/'s LogManager in a temp dir, as the
  * broker tests) with N mutated request frames (default 1 000 000) over several connections,
  * reconnecting whenever the server closes one. Checks at the end that the server still
  * answers a well-formed request and reports heap growth. Prints one JSON object; exits 1 if
@@ -16,7 +16,7 @@ import {
   MemoryOffsetStore,
 } from '../src/broker/index.js';
 import { decodeResponse, encodeRequest } from '../src/protocol/index.js';
-import { MemoryLogStore } from '../test/broker/support/memory-log.js';
+import { tempLogs } from '../test/broker/support/temp-log.js';
 import { buildCorpus, prng } from '../test/protocol/support/fuzz.js';
 
 const total = Number(process.argv[2] ?? 1_000_000);
@@ -24,7 +24,8 @@ const seed = Number(process.argv[3] ?? 1);
 const CONNECTIONS = 32;
 
 const node = { nodeId: 1, host: '127.0.0.1', port: 0 };
-const logs = new MemoryLogStore();
+const store = await tempLogs({ 'flush.ms': -1 });
+const logs = store.logs;
 const cluster = new Cluster({ logs, node, autoCreateTopics: false });
 await cluster.createTopic('fuzz', 2);
 const coordinator = new GroupCoordinator({ initialRebalanceDelayMs: 0 });
@@ -137,6 +138,7 @@ const answered = await Promise.race([
 probe.destroy();
 coordinator.shutdown();
 await server.close();
+await store.close();
 console.log(
   JSON.stringify({
     name: 'broker-fuzz',

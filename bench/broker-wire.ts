@@ -1,9 +1,8 @@
 /**
  * The broker's wire path without storage: kcat (librdkafka) produces N records of S bytes to a
- * KafkaServer whose Cluster sits on the in-memory LogStore of the broker tests, then consumes
+ * KafkaServer whose Cluster sits on log/'s LogManager (temp dir, flush.ms -1), then consumes
  * them back; prints one JSON object with records/s and MB/s each way. It bounds what the
- * protocol codec + server + handlers cost before any disk I/O (the real bench/broker.ts needs
- * log/). Baseline in the same run: kcat producing the same file to /dev/null-like sink
+ * protocol codec + server + handlers cost with page-cache writes only (bench/broker.ts measures the durable path). Baseline in the same run: kcat producing the same file to /dev/null-like sink
  * (kcat -P with an unreachable broker is not measurable, so the baseline is the raw line
  * generation + pipe time: `cat file`).
  *   node --import tsx bench/broker-wire.ts [records=1000000] [bytes=100]
@@ -14,7 +13,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, clusterHandlers, KafkaServer } from '../src/broker/index.js';
-import { MemoryLogStore } from '../test/broker/support/memory-log.js';
+import { tempLogs } from '../test/broker/support/temp-log.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const SIZE = Number(process.argv[3] ?? 100);
@@ -23,7 +22,8 @@ const line = `${'x'.repeat(SIZE - 1)}\n`;
 writeFileSync(file, line.repeat(N));
 
 const node = { nodeId: 1, host: '127.0.0.1', port: 0 };
-const cluster = new Cluster({ logs: new MemoryLogStore(), node });
+const store = await tempLogs({ 'flush.ms': -1 });
+const cluster = new Cluster({ logs: store.logs, node });
 await cluster.createTopic('wire', 1);
 const server = new KafkaServer({ port: 0, handlers: clusterHandlers(cluster) });
 node.port = (await server.listen()).port;
@@ -94,6 +94,7 @@ const consume = await run(
   null,
 );
 await server.close();
+await store.close();
 rmSync(file, { force: true });
 const mb = (N * SIZE) / 1048576;
 console.log(
@@ -114,6 +115,6 @@ console.log(
       mbPerSec: Number((mb / consume.seconds).toFixed(1)),
     },
     baseline: { what: 'cat of the input file (pipe cost)', seconds: Number(baselineSeconds.toFixed(3)) },
-    note: 'in-memory LogStore (test support): no disk; client and broker share the machine',
+    note: 'LogManager in a temp dir, flush.ms -1 (page cache); client and broker share the machine',
   }),
 );

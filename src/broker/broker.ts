@@ -3,24 +3,30 @@
  * LogManager in production), the group coordinator with its offset store, SASL when
  * configured, and the TCP server with every handler. `sluice broker` and tests start one.
  *
- * Lifecycle: `start` listens and resolves with the bound address (port 0 picks one, and the
- * advertised port follows it unless set); `close` stops accepting, closes connections and
- * answers waiting group requests. The LogStore is the caller's: close it after the broker.
+ * Lifecycle: `start` opens log/'s LogManager on `config.dataDir` (unless `deps.logs` is given),
+ * replays committed offsets from `__consumer_offsets` (LogOffsetStore), listens and resolves
+ * with the bound address (port 0 picks one, and the advertised port follows it unless set).
+ * `close` stops accepting, closes connections, answers waiting group requests and then closes
+ * the LogManager it opened (clean-shutdown markers: the next start skips recovery). A LogStore
+ * passed in `deps.logs` is the caller's: close it after the broker.
  */
 
+import { LogManager } from '../log/index.js';
 import { Cluster } from './cluster.js';
 import type { BrokerConfig } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { clusterHandlers } from './handlers/cluster-handlers.js';
 import { groupHandlers } from './handlers/group-handlers.js';
+import { LogOffsetStore } from './log-offset-store.js';
 import type { LogStore } from './log-port.js';
-import { MemoryOffsetStore, type OffsetStore } from './offset-store.js';
+import type { OffsetStore } from './offset-store.js';
 import { SaslAuthenticator } from './sasl.js';
 import { KafkaServer } from './server.js';
 
 export interface BrokerDeps {
-  logs: LogStore;
-  /** Default: in memory (offsets are lost on restart until the log-backed store exists). */
+  /** Default: a LogManager opened on config.dataDir, owned (and closed) by the broker. */
+  logs?: LogStore;
+  /** Default: LogOffsetStore (the `__consumer_offsets` topic in `logs`). */
   offsets?: OffsetStore;
 }
 
@@ -31,12 +37,38 @@ export class Broker {
     readonly coordinator: GroupCoordinator,
     readonly server: KafkaServer,
     readonly address: { host: string; port: number },
+    readonly logs: LogStore,
+    private readonly owned: LogManager | undefined,
   ) {}
 
-  static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
+  static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
+    let owned: LogManager | undefined;
+    let logs = deps.logs;
+    if (logs === undefined) {
+      owned = await LogManager.open({
+        dataDir: config.dataDir,
+        defaults: config.topicDefaults as Record<string, never>,
+      });
+      owned.start();
+      logs = owned;
+    }
+    try {
+      return await Broker.wire(config, logs, owned, deps.offsets ?? (await LogOffsetStore.open(logs)));
+    } catch (err) {
+      await owned?.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private static async wire(
+    config: BrokerConfig,
+    logs: LogStore,
+    owned: LogManager | undefined,
+    offsets: OffsetStore,
+  ): Promise<Broker> {
     const node = { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort };
     const cluster = new Cluster({
-      logs: deps.logs,
+      logs,
       node,
       clusterId: config.clusterId,
       autoCreateTopics: config.autoCreateTopics,
@@ -60,7 +92,7 @@ export class Broker {
         ...groupHandlers({
           node,
           coordinator,
-          offsets: deps.offsets ?? new MemoryOffsetStore(),
+          offsets,
           partitionExists: (t, p) => cluster.partitionExists(t, p),
         }),
       },
@@ -68,11 +100,12 @@ export class Broker {
     const address = await server.listen();
     // With port 0 the advertised port follows the bound one unless it was set explicitly.
     if (config.port === 0 && config.advertisedPort === 0) node.port = address.port;
-    return new Broker(config, cluster, coordinator, server, address);
+    return new Broker(config, cluster, coordinator, server, address, logs, owned);
   }
 
   async close(): Promise<void> {
     this.coordinator.shutdown();
     await this.server.close();
+    await this.owned?.close();
   }
 }

@@ -1,8 +1,10 @@
 /**
  * broker/: the embedded Kafka-compatible broker. Public face of the module.
  *
- * So far: the TCP server (framing, decoding, in-order dispatch to per-API handlers, bad-input
- * handling) and ApiVersions. The `Cluster` API and the other handlers build on log/.
+ * `Broker.start(config)` runs a single-node Kafka-compatible broker on log/'s LogManager: the
+ * TCP server (framing, decoding, in-order dispatch to per-API handlers, bad-input handling),
+ * the `Cluster` API (in-process data plane), the group coordinator and committed offsets in
+ * `__consumer_offsets`.
  */
 
 export { Broker, type BrokerDeps } from './broker.js';
@@ -41,6 +43,14 @@ export {
 export { clusterHandlers } from './handlers/cluster-handlers.js';
 export type { BrokerNode, GroupHandlerContext } from './handlers/context.js';
 export { groupHandlers } from './handlers/group-handlers.js';
+export {
+  decodeOffsetKey,
+  decodeOffsetValue,
+  encodeOffsetKey,
+  encodeOffsetValue,
+  LogOffsetStore,
+  OFFSETS_TOPIC,
+} from './log-offset-store.js';
 export type {
   AbortedTransaction,
   AppendResult,

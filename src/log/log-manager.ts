@@ -102,6 +102,7 @@ export class LogManager {
     topic: string,
     partition: number,
     overrides: Partial<LogConfig>,
+    fresh = false,
   ): Promise<void> {
     const pl = await PartitionLog.open(join(this.dataDir, `${topic}-${partition}`), {
       topic,
@@ -110,7 +111,8 @@ export class LogManager {
       now: this.now,
     });
     const r = pl.openReport;
-    if (!r.cleanShutdown)
+    // A partition created just now has no clean-shutdown marker yet: nothing was recovered.
+    if (!r.cleanShutdown && !fresh)
       log.warn(
         { topic, partition, ...r, logEndOffset: pl.logEndOffset },
         'recovered partition after unclean shutdown',
@@ -147,7 +149,7 @@ export class LogManager {
       this.topicsMeta.delete(name);
       throw err;
     }
-    for (let p = 0; p < partitions; p++) await this.openPartition(name, p, record.config);
+    for (let p = 0; p < partitions; p++) await this.openPartition(name, p, record.config, true);
   }
 
   /** Adds partitions (never removes: Kafka semantics). */
@@ -165,7 +167,7 @@ export class LogManager {
     const old = t.partitions;
     t.partitions = newCount;
     this.persist();
-    for (let p = old; p < newCount; p++) await this.openPartition(name, p, t.config);
+    for (let p = old; p < newCount; p++) await this.openPartition(name, p, t.config, true);
   }
 
   async deleteTopic(name: string): Promise<void> {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { Broker, resolveBrokerConfig } from '../../src/broker/index.js';
 import { isSluiceError } from '../../src/common/index.js';
-import { MemoryLogStore } from './support/memory-log.js';
+import { tempDir } from './support/temp-log.js';
 
 const require = createRequire(import.meta.url);
 
@@ -57,11 +57,12 @@ describe('Broker', { timeout: 30_000 }, () => {
   it('starts from a configuration (port 0, SASL SCRAM) and serves kafkajs end to end', {
     timeout: 20_000,
   }, async () => {
+    const tmp = tempDir();
     const config = resolveBrokerConfig({
-      flags: { port: 0, groupInitialRebalanceDelayMs: 0 },
+      flags: { port: 0, groupInitialRebalanceDelayMs: 0, dataDir: tmp.dir },
       file: { sasl: { mechanisms: ['SCRAM-SHA-256'], users: [{ name: 'app', password: 'pw' }] } },
     });
-    const broker = await Broker.start(config, { logs: new MemoryLogStore() });
+    const broker = await Broker.start(config);
     try {
       assert.ok(broker.address.port > 0);
       const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
@@ -95,6 +96,7 @@ describe('Broker', { timeout: 30_000 }, () => {
       assert.equal(broker.cluster.describeTopic('orders')?.partitions, 1);
     } finally {
       await broker.close();
+      tmp.remove();
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Every handler under fire: a live KafkaServer with the Cluster and group handlers (in-memory
- * LogStore) receives arbitrary well-formed requests of every supported API and version, then
+ * Every handler under fire: a live KafkaServer with the Cluster and group handlers (log/'s
+ * LogManager in a temporary directory) receives arbitrary well-formed requests of every supported API and version, then
  * mutated ones. Handlers may refuse anything, but none may throw or produce a response that
  * does not encode for the request's version (onHandlerError), and the server keeps answering.
  */
@@ -21,7 +21,7 @@ import {
 import { decodeResponse, encodeRequest, SUPPORTED_APIS } from '../../src/protocol/index.js';
 import { bodyArb } from '../protocol/support/arbitrary.js';
 import { prng } from '../protocol/support/fuzz.js';
-import { MemoryLogStore } from './support/memory-log.js';
+import { type TempLogs, tempLogs } from './support/temp-log.js';
 
 describe('handlers under arbitrary and mutated requests', { timeout: 120_000 }, () => {
   let server: KafkaServer;
@@ -29,9 +29,11 @@ describe('handlers under arbitrary and mutated requests', { timeout: 120_000 }, 
   const failures: string[] = [];
   const coordinator = new GroupCoordinator({ initialRebalanceDelayMs: 0 });
 
+  let store: TempLogs;
   before(async () => {
+    store = await tempLogs({ 'flush.ms': -1 });
     const node = { nodeId: 1, host: '127.0.0.1', port: 0 };
-    const cluster = new Cluster({ logs: new MemoryLogStore(), node, autoCreateTopics: true });
+    const cluster = new Cluster({ logs: store.logs, node, autoCreateTopics: true });
     await cluster.createTopic('t', 2);
     server = new KafkaServer({
       port: 0,
@@ -52,6 +54,7 @@ describe('handlers under arbitrary and mutated requests', { timeout: 120_000 }, 
   after(async () => {
     coordinator.shutdown();
     await server.close();
+    await store.close();
   });
 
   /** Sends frames one at a time, reconnecting whenever the server closes the connection. */

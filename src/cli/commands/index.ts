@@ -4,12 +4,22 @@
  */
 import type { Command } from 'commander';
 import { registerBenchCommands } from './bench.js';
+import { registerBrokerCommand } from './broker.js';
 import { registerCdcCommands } from './cdc.js';
+import { registerConsumeCommand } from './consume.js';
+import { registerGroupsCommands } from './groups.js';
+import { registerProduceCommand } from './produce.js';
 import { registerRegistryCommands } from './registry.js';
+import { registerTopicsCommands } from './topics.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
+  registerBrokerCommand,
+  registerTopicsCommands,
+  registerProduceCommand,
+  registerConsumeCommand,
+  registerGroupsCommands,
   registerRegistryCommands,
   registerCdcCommands,
   registerBenchCommands,

@@ -1,0 +1,253 @@
+/**
+ * `sluice produce <topic>`: one record per line of stdin or --file, to any Kafka cluster.
+ *
+ * Lines are split into key and value at the first --key-separator (a line without it is an
+ * error naming the line number); --header k=v adds the same headers to every record, and
+ * --parse-headers reads per-record headers from the start of each line (`k=v,k=v<TAB>`, the
+ * format `sluice consume --print-headers` writes, so a topic can be copied through a pipe;
+ * header keys or values containing ',', '=' or a tab do not survive that text form). The
+ * librdkafka producer batches and compresses; the command waits for every delivery report
+ * before it prints its summary to stderr (records, bytes, seconds, rate), so exit 0 means the
+ * cluster acknowledged every record at the requested --acks. A progress bar (cli-progress, on
+ * stderr) is shown for a file (--file or stdin redirected from one) when stderr is a TTY, or
+ * always with --progress; a pipe has no known size and gets only the summary.
+ *
+ * Bounded: the cluster must answer within --timeout before anything is read, and a record not
+ * delivered within max(3 × --timeout, 30 s) fails the command (exit 1) instead of hanging.
+ */
+import { createReadStream, fstatSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import ck from '@confluentinc/kafka-javascript';
+import cliProgress from 'cli-progress';
+import { type Command, Option } from 'commander';
+import { SluiceError } from '../../common/index.js';
+import {
+  addClientOptions,
+  type ClientOptions,
+  clientOptions,
+  err,
+  parseKeyValue,
+  parseNonNegativeInt,
+  rdkafkaConfig,
+  translateError,
+  withAdmin,
+} from '../kafka-client.js';
+
+const { RdKafka } = ck;
+
+interface ProduceOpts extends ClientOptions {
+  file?: string;
+  keySeparator?: string;
+  header?: [string, string][];
+  partition?: number;
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  acks: '0' | '1' | 'all';
+  progress?: boolean;
+  parseHeaders?: boolean;
+}
+
+/** `k=v,k2=v2` (what `sluice consume --print-headers` prints) as record headers. */
+function parseLineHeaders(text: string, lineNo: number): { [k: string]: Buffer }[] {
+  if (text === '') return [];
+  return text.split(',').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new SluiceError('INVALID_RECORD', `line ${lineNo}: header '${pair}' is not k=v`);
+    return { [pair.slice(0, eq)]: Buffer.from(pair.slice(eq + 1)) };
+  });
+}
+
+/** Unescapes \t and \n so a tab separator can be typed as '\t'. */
+function unescapeSeparator(s: string): string {
+  return s.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+}
+
+export function registerProduceCommand(program: Command): void {
+  addClientOptions(
+    program
+      .command('produce <topic>')
+      .description('produce one record per line of stdin or a file')
+      .option('--file <path>', 'read lines from this file instead of stdin')
+      .option(
+        '--key-separator <sep>',
+        'split each line into key and value at the first <sep> (\\t for a tab)',
+      )
+      .option('--header <key=value>', 'add this header to every record (repeatable)', parseKeyValue)
+      .option(
+        '--partition <n>',
+        'write every record to this partition (default: by key)',
+        parseNonNegativeInt,
+      )
+      .addOption(
+        new Option('--compression <codec>', 'compression codec')
+          .choices(['none', 'gzip', 'snappy', 'lz4', 'zstd'])
+          .default('none'),
+      )
+      .addOption(
+        new Option('--acks <acks>', 'acknowledgements to wait for').choices(['0', '1', 'all']).default('all'),
+      )
+      .option(
+        '--parse-headers',
+        "each line starts with its own headers, k=v,k2=v2 then a tab (consume --print-headers' format)",
+      )
+      .option('--progress', 'show a progress bar even when stderr is not a terminal')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  echo 'hello' | sluice produce greetings
+  sluice produce orders --file orders.txt --key-separator : --header source=import --compression zstd
+  sluice consume orders --from-beginning --print-headers --format kv --key-separator : --timeout-ms 2000 \\
+    | sluice produce orders-copy --parse-headers --key-separator :
+  sluice produce orders --bootstrap kafka:9092 --sasl-mechanism scram-sha-256 --sasl-username app --sasl-password s3cret < orders.txt`,
+      ),
+  ).action(async (topic: string, raw: ProduceOpts, cmd: Command) => {
+    const opts = clientOptions(raw);
+    if (opts.keySeparator === '') throw new SluiceError('USAGE', '--key-separator must not be empty');
+    const separator = opts.keySeparator === undefined ? undefined : unescapeSeparator(opts.keySeparator);
+    let input: Readable;
+    let total: number | undefined;
+    if (opts.file !== undefined) {
+      try {
+        total = statSync(opts.file).size;
+      } catch (e) {
+        throw new SluiceError('INVALID_ARGUMENT', `cannot read --file ${opts.file}: ${(e as Error).message}`);
+      }
+      input = createReadStream(opts.file);
+    } else {
+      input = process.stdin;
+      // `sluice produce t < big.txt`: stdin is a file of known size, so the bar can show it.
+      try {
+        const st = fstatSync(0);
+        if (st.isFile()) total = st.size;
+      } catch {
+        // No stdin (closed): nothing to size.
+      }
+    }
+    // Fail fast (and bounded) when the cluster is unreachable, before reading any input.
+    await withAdmin(opts, async () => undefined);
+
+    const headers: { [k: string]: Buffer }[] = (opts.header ?? []).map(([k, v]) => ({ [k]: Buffer.from(v) }));
+    const deliveryTimeout = Math.max(3 * opts.timeout, 30_000);
+    const producer = new RdKafka.Producer({
+      ...rdkafkaConfig(opts),
+      dr_cb: true,
+      acks: opts.acks === 'all' ? -1 : Number(opts.acks),
+      'compression.codec': opts.compression,
+      'linger.ms': 5,
+      'batch.num.messages': 10_000,
+      'queue.buffering.max.messages': 100_000,
+      'message.timeout.ms': deliveryTimeout,
+      // A topic the cluster neither has nor auto-creates fails within --timeout, not 30 s.
+      'topic.metadata.propagation.max.ms': opts.timeout,
+    } as never);
+    let delivered = 0;
+    let failure: SluiceError | undefined;
+    producer.on('delivery-report', (e) => {
+      if (e) failure ??= translateError(e, opts, `produce to '${topic}'`, topic);
+      else delivered++;
+    });
+    await new Promise<void>((resolve, reject) => {
+      producer.once('ready', () => resolve());
+      producer.connect({ timeout: opts.timeout } as never, (e) => {
+        if (e) reject(translateError(e, opts, 'connect producer', topic));
+      });
+    });
+    producer.setPollInterval(20);
+
+    const showBar =
+      total !== undefined && total > 0 && (opts.progress === true || process.stderr.isTTY === true);
+    const bar = showBar
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            noTTYOutput: opts.progress === true,
+            format: 'produce [{bar}] {percentage}% | {value}/{total} bytes | {records} records | ETA {eta}s',
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+    bar?.start(total ?? 0, 0, { records: 0 });
+
+    const started = process.hrtime.bigint();
+    let sent = 0;
+    let bytes = 0;
+    let lineNo = 0;
+    try {
+      const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+      for await (const raw of lines) {
+        lineNo++;
+        if (failure) break;
+        let line = raw;
+        let recordHeaders = headers;
+        if (opts.parseHeaders === true) {
+          const tab = line.indexOf('\t');
+          if (tab < 0)
+            throw new SluiceError(
+              'INVALID_RECORD',
+              `line ${lineNo}: --parse-headers expects k=v,… and a tab before the record (records before it were sent)`,
+            );
+          recordHeaders = [...headers, ...parseLineHeaders(line.slice(0, tab), lineNo)];
+          line = line.slice(tab + 1);
+        }
+        let key: Buffer | null = null;
+        let value: Buffer;
+        if (separator !== undefined) {
+          const at = line.indexOf(separator);
+          if (at < 0)
+            throw new SluiceError(
+              'INVALID_RECORD',
+              `line ${lineNo}: no key separator ${JSON.stringify(separator)} (records before it were sent)`,
+            );
+          key = Buffer.from(line.slice(0, at));
+          value = Buffer.from(line.slice(at + separator.length));
+        } else {
+          value = Buffer.from(line);
+        }
+        for (;;) {
+          try {
+            producer.produce(topic, opts.partition ?? null, value, key, Date.now(), undefined, recordHeaders);
+            break;
+          } catch (e) {
+            // Queue full: let delivery reports drain it.
+            const code = (e as { code?: number }).code;
+            if (code === -190)
+              throw new SluiceError('NOT_FOUND', `topic '${topic}' has no partition ${opts.partition}`);
+            if (code !== -184) throw translateError(e, opts, `produce to '${topic}'`, topic);
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        }
+        sent++;
+        bytes += value.length + (key?.length ?? 0);
+        if (bar !== undefined && (sent & 1023) === 0) bar.update(bytes + sent, { records: sent });
+      }
+      await new Promise<void>((resolve, reject) => {
+        producer.flush(deliveryTimeout, (e) =>
+          e ? reject(translateError(e, opts, 'flush', topic)) : resolve(),
+        );
+      });
+      // Delivery reports arrive on the poll interval after flush returns.
+      const deadline = Date.now() + opts.timeout;
+      while (delivered < sent && !failure && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      if (bar !== undefined) {
+        bar.update(total ?? 0, { records: sent });
+        bar.stop();
+      }
+      await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+    }
+    if (failure) throw failure;
+    if (delivered < sent)
+      throw new SluiceError(
+        'TIMEOUT',
+        `${sent - delivered} of ${sent} records were not acknowledged in time`,
+      );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const rate = seconds > 0 ? Math.round(sent / seconds) : sent;
+    err(
+      cmd,
+      `produced ${sent} records (${bytes} bytes) to ${topic} in ${seconds.toFixed(2)} s (${rate} records/s)\n`,
+    );
+  });
+}
