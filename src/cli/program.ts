@@ -22,6 +22,7 @@ export function buildProgram(io: CliIo): Command {
   const program = new Command('sluice');
   program
     .description('Sluice: the real-time data stack in one TypeScript package')
+    .usage('[options] [command]')
     .version(SLUICE_VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
