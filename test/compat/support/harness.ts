@@ -34,7 +34,7 @@ class Frames {
   }
 }
 
-export class Proxy {
+export class FaultProxy {
   port = 0;
   target = 0;
   /** Produce responses swallowed so far (each cut one connection). */
@@ -111,7 +111,7 @@ export class Proxy {
 export interface CompatBroker {
   /** host:port of the proxy: what clients bootstrap from. */
   bootstrap: string;
-  proxy: Proxy;
+  proxy: FaultProxy;
   dataDir: string;
   /** Stops the broker (clean with SIGTERM, a crash with SIGKILL) and starts it again. */
   restart(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
@@ -169,7 +169,7 @@ async function spawnBroker(
 
 export async function startCompatBroker(): Promise<CompatBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-compat-'));
-  const proxy = new Proxy();
+  const proxy = new FaultProxy();
   await proxy.listen();
   let b = await spawnBroker(dataDir, proxy.port);
   proxy.target = b.port;
