@@ -14,21 +14,39 @@
  * Varints longer than their maximum width are rejected (no unbounded loops on garbage).
  * Strings and byte arrays returned by the reader are views (subarray) of the input, not
  * copies: callers that keep them past the input's lifetime copy them.
+ *
+ * Zero-copy output: `rawRef` appends a large buffer by reference instead of copying it (record
+ * batches in Fetch responses); `chunks()` then returns the output as a list of Buffers for
+ * writev. Positions (`length`, `reserve`, `patch*`) count only the writer's own bytes;
+ * `byteLength` counts everything. A buffer passed to `rawRef` must not change until the
+ * chunks are written out.
  */
 import { SluiceError } from '../common/index.js';
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
+/** Buffers at least this long are kept by reference by `rawRef`; shorter ones are copied. */
+const REF_THRESHOLD = 1024;
+
 export class ByteWriter {
   private buf: Buffer;
   private pos = 0;
+  /** Buffers appended by reference, each at a position in the writer's own bytes. */
+  private refs: { at: number; buf: Uint8Array }[] | undefined;
+  private refBytes = 0;
 
   constructor(initialCapacity = 256) {
     this.buf = Buffer.allocUnsafe(initialCapacity);
   }
 
+  /** Bytes in the writer's own buffer (excludes buffers appended by reference). */
   get length(): number {
     return this.pos;
+  }
+
+  /** Total output size, including buffers appended by reference. */
+  get byteLength(): number {
+    return this.pos + this.refBytes;
   }
 
   /** Makes room for n more bytes. */
@@ -152,6 +170,30 @@ export class ByteWriter {
     return this;
   }
 
+  /** Appends bytes; large ones by reference (a separate chunk, no copy). */
+  rawRef(bytes: Uint8Array): this {
+    if (bytes.length < REF_THRESHOLD) return this.raw(bytes);
+    if (this.refs === undefined) this.refs = [];
+    this.refs.push({ at: this.pos, buf: bytes });
+    this.refBytes += bytes.length;
+    return this;
+  }
+
+  /** The output as a list of Buffers (views of the writer's buffer and the referenced ones). */
+  chunks(): Buffer[] {
+    const own = this.buf;
+    if (this.refs === undefined) return [own.subarray(0, this.pos)];
+    const out: Buffer[] = [];
+    let from = 0;
+    for (const { at, buf } of this.refs) {
+      if (at > from) out.push(own.subarray(from, at));
+      out.push(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
+      from = at;
+    }
+    if (this.pos > from) out.push(own.subarray(from, this.pos));
+    return out;
+  }
+
   /** int16-length string; null writes length -1. */
   string(s: string | null): this {
     if (s === null) return this.int16(-1);
@@ -210,13 +252,15 @@ export class ByteWriter {
     this.buf.writeUInt32BE(v >>> 0, at);
   }
 
-  /** The bytes written so far, as a view (valid until the next write). */
+  /** The bytes written so far, as a view (valid until the next write); a copy if rawRef was used. */
   view(): Buffer {
+    if (this.refs !== undefined) return Buffer.concat(this.chunks(), this.byteLength);
     return this.buf.subarray(0, this.pos);
   }
 
   /** The bytes written so far, as an exact-size copy. */
   toBuffer(): Buffer {
+    if (this.refs !== undefined) return Buffer.concat(this.chunks(), this.byteLength);
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
 }
@@ -225,6 +269,12 @@ export class ByteReader {
   readonly buf: Buffer;
   pos: number;
   readonly end: number;
+  /**
+   * Array elements the message decoders may still create from this input (codec.ts counts
+   * them down). Bounds the objects one request can make: a frame of tiny elements would
+   * otherwise turn every few bytes into an object of ~100 bytes.
+   */
+  elementBudget = Number.POSITIVE_INFINITY;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);

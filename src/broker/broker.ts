@@ -1,0 +1,78 @@
+/**
+ * Broker: the pieces wired together from a BrokerConfig — Cluster over a LogStore (log/'s
+ * LogManager in production), the group coordinator with its offset store, SASL when
+ * configured, and the TCP server with every handler. `sluice broker` and tests start one.
+ *
+ * Lifecycle: `start` listens and resolves with the bound address (port 0 picks one, and the
+ * advertised port follows it unless set); `close` stops accepting, closes connections and
+ * answers waiting group requests. The LogStore is the caller's: close it after the broker.
+ */
+
+import { Cluster } from './cluster.js';
+import type { BrokerConfig } from './config.js';
+import { GroupCoordinator } from './group-coordinator.js';
+import { clusterHandlers } from './handlers/cluster-handlers.js';
+import { groupHandlers } from './handlers/group-handlers.js';
+import type { LogStore } from './log-port.js';
+import { MemoryOffsetStore, type OffsetStore } from './offset-store.js';
+import { SaslAuthenticator } from './sasl.js';
+import { KafkaServer } from './server.js';
+
+export interface BrokerDeps {
+  logs: LogStore;
+  /** Default: in memory (offsets are lost on restart until the log-backed store exists). */
+  offsets?: OffsetStore;
+}
+
+export class Broker {
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly cluster: Cluster,
+    readonly coordinator: GroupCoordinator,
+    readonly server: KafkaServer,
+    readonly address: { host: string; port: number },
+  ) {}
+
+  static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
+    const node = { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort };
+    const cluster = new Cluster({
+      logs: deps.logs,
+      node,
+      clusterId: config.clusterId,
+      autoCreateTopics: config.autoCreateTopics,
+      defaultPartitions: config.defaultPartitions,
+    });
+    const coordinator = new GroupCoordinator({
+      initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+      maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+    });
+    const server = new KafkaServer({
+      host: config.host,
+      port: config.port,
+      maxRequestBytes: config.maxRequestBytes,
+      maxConnections: config.maxConnections,
+      ...(config.sasl.enabled
+        ? { sasl: new SaslAuthenticator(config.sasl.users, config.sasl.mechanisms) }
+        : {}),
+      handlers: {
+        ...clusterHandlers(cluster),
+        ...groupHandlers({
+          node,
+          coordinator,
+          offsets: deps.offsets ?? new MemoryOffsetStore(),
+          partitionExists: (t, p) => cluster.partitionExists(t, p),
+        }),
+      },
+    });
+    const address = await server.listen();
+    // With port 0 the advertised port follows the bound one unless it was set explicitly.
+    if (config.port === 0 && config.advertisedPort === 0) node.port = address.port;
+    return new Broker(config, cluster, coordinator, server, address);
+  }
+
+  async close(): Promise<void> {
+    this.coordinator.shutdown();
+    await this.server.close();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * broker/: the embedded Kafka-compatible broker. Public face of the module.
+ *
+ * So far: the TCP server (framing, decoding, in-order dispatch to per-API handlers, bad-input
+ * handling) and ApiVersions. The `Cluster` API and the other handlers build on log/.
+ */
+
+export { Broker, type BrokerDeps } from './broker.js';
+export {
+  Cluster,
+  type ClusterOptions,
+  errorOf,
+  type FetchOptions,
+  type FetchPartitionRequest,
+  type FetchPartitionResult,
+  type PartitionError,
+  type ProduceResult,
+  topicNameError,
+} from './cluster.js';
+export { type BrokerConfig, type ConfigSources, resolveBrokerConfig } from './config.js';
+export { FrameSplitter } from './framing.js';
+export {
+  GroupCoordinator,
+  type GroupCoordinatorOptions,
+  type GroupDescription,
+  type GroupState,
+  type JoinRequest,
+  type JoinResult,
+  type MemberDescription,
+  type Protocol,
+  realScheduler,
+  type Scheduler,
+  type SyncRequest,
+  type SyncResult,
+} from './group-coordinator.js';
+export {
+  type ApiRange,
+  apiVersionsResponse,
+  unsupportedApiVersionsResponse,
+} from './handlers/18-api-versions.js';
+export { clusterHandlers } from './handlers/cluster-handlers.js';
+export type { BrokerNode, GroupHandlerContext } from './handlers/context.js';
+export { groupHandlers } from './handlers/group-handlers.js';
+export type {
+  AbortedTransaction,
+  AppendResult,
+  LogStore,
+  PartitionLogPort,
+  ReadResult,
+  TimestampLookup,
+  TopicDescription,
+} from './log-port.js';
+export {
+  type CommittedOffset,
+  MemoryOffsetStore,
+  type OffsetStore,
+  type TopicPartitionOffset,
+} from './offset-store.js';
+export {
+  AuthFailure,
+  SASL_MECHANISMS,
+  SaslAuthenticator,
+  type SaslExchange,
+  type SaslMechanism,
+  type SaslStep,
+  type SaslUser,
+  scramCredential,
+} from './sasl.js';
+export {
+  type ConnectionContext,
+  type Handler,
+  type HandlerTable,
+  KafkaServer,
+  type KafkaServerOptions,
+  type RequestOf,
+} from './server.js';
