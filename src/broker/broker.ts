@@ -6,6 +6,11 @@
  * Lifecycle: `start` listens and resolves with the bound address (port 0 picks one, and the
  * advertised port follows it unless set); `close` stops accepting, closes connections and
  * answers waiting group requests. The LogStore is the caller's: close it after the broker.
+ *
+ * Transactions: the transaction coordinator loads `__transaction_state` before the server
+ * listens, so every transaction left unfinished by a crash is completed (PrepareX) or aborted
+ * (Ongoing) before any client can read; it checks for timed-out transactions every
+ * `txnAbortCheckMs` (default 1 s).
  */
 
 import { Cluster } from './cluster.js';
@@ -13,15 +18,21 @@ import type { BrokerConfig } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { clusterHandlers } from './handlers/cluster-handlers.js';
 import { groupHandlers } from './handlers/group-handlers.js';
+import { txnHandlers } from './handlers/txn-handlers.js';
 import type { LogStore } from './log-port.js';
 import { MemoryOffsetStore, type OffsetStore } from './offset-store.js';
 import { SaslAuthenticator } from './sasl.js';
 import { KafkaServer } from './server.js';
+import { TransactionCoordinator } from './txn/coordinator.js';
+import { logMarkerWriter, openTxnStateLog } from './txn/log-edge.js';
+import { PendingTxnOffsets } from './txn/txn-offsets.js';
 
 export interface BrokerDeps {
   logs: LogStore;
   /** Default: in memory (offsets are lost on restart until the log-backed store exists). */
   offsets?: OffsetStore;
+  /** How often timed-out transactions are looked for (default 1000 ms). */
+  txnAbortCheckMs?: number;
 }
 
 export class Broker {
@@ -31,6 +42,7 @@ export class Broker {
     readonly coordinator: GroupCoordinator,
     readonly server: KafkaServer,
     readonly address: { host: string; port: number },
+    readonly transactions: TransactionCoordinator,
   ) {}
 
   static async start(config: BrokerConfig, deps: BrokerDeps): Promise<Broker> {
@@ -47,6 +59,22 @@ export class Broker {
       minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
       maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
     });
+    const offsets = deps.offsets ?? new MemoryOffsetStore();
+    const pendingOffsets = new PendingTxnOffsets(offsets);
+    const transactions = await TransactionCoordinator.load({
+      log: await openTxnStateLog(deps.logs),
+      markers: logMarkerWriter(deps.logs),
+      allocateProducerId: () => cluster.allocateProducerId().producerId,
+      onComplete: (t) => pendingOffsets.complete(t.producerId, t.commit),
+    });
+    transactions.start(deps.txnAbortCheckMs ?? 1000);
+    const partitionLog = (topic: string, partition: number) => {
+      try {
+        return deps.logs.getLog(topic, partition);
+      } catch {
+        return undefined;
+      }
+    };
     const server = new KafkaServer({
       host: config.host,
       port: config.port,
@@ -56,11 +84,12 @@ export class Broker {
         ? { sasl: new SaslAuthenticator(config.sasl.users, config.sasl.mechanisms) }
         : {}),
       handlers: {
-        ...clusterHandlers(cluster),
+        ...clusterHandlers(cluster, transactions),
+        ...txnHandlers({ txn: transactions, groups: coordinator, pendingOffsets, cluster, partitionLog }),
         ...groupHandlers({
           node,
           coordinator,
-          offsets: deps.offsets ?? new MemoryOffsetStore(),
+          offsets,
           partitionExists: (t, p) => cluster.partitionExists(t, p),
         }),
       },
@@ -68,11 +97,12 @@ export class Broker {
     const address = await server.listen();
     // With port 0 the advertised port follows the bound one unless it was set explicitly.
     if (config.port === 0 && config.advertisedPort === 0) node.port = address.port;
-    return new Broker(config, cluster, coordinator, server, address);
+    return new Broker(config, cluster, coordinator, server, address, transactions);
   }
 
   async close(): Promise<void> {
     this.coordinator.shutdown();
     await this.server.close();
+    await this.transactions.close();
   }
 }

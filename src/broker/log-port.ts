@@ -55,6 +55,25 @@ export interface PartitionLogPort {
   offsetForTimestamp(ts: number): TimestampLookup | null;
   /** Advances the log start offset; returns the new one. */
   deleteRecordsBefore(offset: number): number;
+  /** Appends a COMMIT/ABORT control batch (transaction coordinator only). */
+  appendTxnMarker?(
+    producerId: number,
+    producerEpoch: number,
+    commit: boolean,
+    coordinatorEpoch: number,
+  ): Promise<AppendResult>;
+  /** Idempotent/transactional producers known to this partition (DescribeProducers). */
+  activeProducers?(): ActiveProducer[];
+}
+
+export interface ActiveProducer {
+  producerId: number;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: number;
+  coordinatorEpoch: number;
+  /** First offset of its open transaction, -1 if none. */
+  currentTxnStartOffset: number;
 }
 
 export interface TopicDescription {

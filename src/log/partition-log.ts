@@ -369,6 +369,25 @@ export class PartitionLog implements PartitionLogApi {
     return result;
   }
 
+  /** Producers with state in this partition (DescribeProducers). */
+  activeProducers(): {
+    producerId: number;
+    producerEpoch: number;
+    lastSequence: number;
+    lastTimestamp: number;
+    coordinatorEpoch: number;
+    currentTxnStartOffset: number;
+  }[] {
+    return this.producerState.entries().map((e) => ({
+      producerId: e.producerId,
+      producerEpoch: e.epoch,
+      lastSequence: e.batches[e.batches.length - 1]?.lastSeq ?? -1,
+      lastTimestamp: e.lastTimestamp,
+      coordinatorEpoch: e.coordinatorEpoch,
+      currentTxnStartOffset: e.txnFirstOffset,
+    }));
+  }
+
   appendTxnMarker(
     producerId: number,
     producerEpoch: number,

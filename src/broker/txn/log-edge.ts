@@ -12,21 +12,21 @@
  * Concurrency: single event loop; the coordinator serializes its appends.
  */
 
-import type { LogManager, PartitionLogApi } from '../../log/index.js';
 import { decodeRecordBatch, encodeRecordBatch, readBatchHeader } from '../../protocol/index.js';
+import type { LogStore, PartitionLogPort } from '../log-port.js';
 import type { MarkerWriter, TxnLogRecord, TxnStateLog } from './coordinator.js';
 import type { TopicPartition } from './state-machine.js';
 import { TXN_STATE_TOPIC } from './txn-log-codec.js';
 
 /** Creates `__transaction_state` if missing and returns its port. */
-export async function openTxnStateLog(logs: LogManager): Promise<TxnStateLog> {
+export async function openTxnStateLog(logs: LogStore): Promise<TxnStateLog> {
   if (!logs.hasTopic(TXN_STATE_TOPIC))
     await logs.createTopic(TXN_STATE_TOPIC, 1, { 'cleanup.policy': 'compact', 'flush.ms': 0 });
   return new PartitionTxnStateLog(logs.getLog(TXN_STATE_TOPIC, 0));
 }
 
 export class PartitionTxnStateLog implements TxnStateLog {
-  constructor(private readonly log: PartitionLogApi) {}
+  constructor(private readonly log: PartitionLogPort) {}
 
   async append(records: readonly TxnLogRecord[]): Promise<void> {
     if (records.length === 0) return;
@@ -60,15 +60,17 @@ export class PartitionTxnStateLog implements TxnStateLog {
 }
 
 /** Writes markers through the log manager; a partition that is gone counts as written. */
-export function logMarkerWriter(logs: LogManager, onWritten?: (tp: TopicPartition) => void): MarkerWriter {
+export function logMarkerWriter(logs: LogStore, onWritten?: (tp: TopicPartition) => void): MarkerWriter {
   return {
     async writeMarker(tp, producerId, producerEpoch, commit, coordinatorEpoch) {
-      let log: ReturnType<LogManager['getLog']>;
+      let log: PartitionLogPort;
       try {
         log = logs.getLog(tp.topic, tp.partition);
       } catch {
         return; // deleted topic or partition: nothing to mark (Kafka skips it too)
       }
+      if (log.appendTxnMarker === undefined)
+        throw new Error(`${tp.topic}-${tp.partition} cannot store markers`);
       await log.appendTxnMarker(producerId, producerEpoch, commit, coordinatorEpoch);
       onWritten?.(tp);
     },
