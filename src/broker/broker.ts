@@ -19,8 +19,9 @@ import { GroupCoordinator } from './group-coordinator.js';
 import { clusterHandlers } from './handlers/cluster-handlers.js';
 import { groupHandlers } from './handlers/group-handlers.js';
 import { txnHandlers } from './handlers/txn-handlers.js';
+import { LogOffsetStore, OFFSETS_TOPIC } from './log-offset-store.js';
 import type { LogStore } from './log-port.js';
-import { MemoryOffsetStore, type OffsetStore } from './offset-store.js';
+import type { OffsetStore } from './offset-store.js';
 import { SaslAuthenticator } from './sasl.js';
 import { KafkaServer } from './server.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
@@ -29,7 +30,7 @@ import { PendingTxnOffsets } from './txn/txn-offsets.js';
 
 export interface BrokerDeps {
   logs: LogStore;
-  /** Default: in memory (offsets are lost on restart until the log-backed store exists). */
+  /** Default: log-backed in the compacted `__consumer_offsets` topic (survives restarts). */
   offsets?: OffsetStore;
   /** How often timed-out transactions are looked for (default 1000 ms). */
   txnAbortCheckMs?: number;
@@ -59,13 +60,19 @@ export class Broker {
       minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
       maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
     });
-    const offsets = deps.offsets ?? new MemoryOffsetStore();
-    const pendingOffsets = new PendingTxnOffsets(offsets);
+    // Offsets: log-backed in `__consumer_offsets` unless the caller brings a store; loaded
+    // before the transaction coordinator, whose recovery writes markers the store must see.
+    const logOffsets = deps.offsets === undefined ? await LogOffsetStore.open(deps.logs) : undefined;
+    const offsets: OffsetStore = logOffsets ?? (deps.offsets as OffsetStore);
+    const memoryTxnOffsets = logOffsets === undefined ? new PendingTxnOffsets(offsets) : undefined;
+    const txnOffsets = logOffsets?.txnSink ?? (memoryTxnOffsets as PendingTxnOffsets);
     const transactions = await TransactionCoordinator.load({
       log: await openTxnStateLog(deps.logs),
-      markers: logMarkerWriter(deps.logs),
+      markers: logMarkerWriter(deps.logs, (tp, producerId, commit) => {
+        if (tp.topic === OFFSETS_TOPIC) logOffsets?.onMarker(producerId, commit);
+      }),
       allocateProducerId: () => cluster.allocateProducerId().producerId,
-      onComplete: (t) => pendingOffsets.complete(t.producerId, t.commit),
+      onComplete: (t) => memoryTxnOffsets?.complete(t.producerId, t.commit),
     });
     transactions.start(deps.txnAbortCheckMs ?? 1000);
     const partitionLog = (topic: string, partition: number) => {
@@ -85,7 +92,7 @@ export class Broker {
         : {}),
       handlers: {
         ...clusterHandlers(cluster, transactions),
-        ...txnHandlers({ txn: transactions, groups: coordinator, pendingOffsets, cluster, partitionLog }),
+        ...txnHandlers({ txn: transactions, groups: coordinator, txnOffsets, cluster, partitionLog }),
         ...groupHandlers({
           node,
           coordinator,

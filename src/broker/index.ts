@@ -43,6 +43,15 @@ export type { BrokerNode, GroupHandlerContext } from './handlers/context.js';
 export { groupHandlers } from './handlers/group-handlers.js';
 export type { TxnHandlerContext } from './handlers/txn-context.js';
 export { txnHandlers } from './handlers/txn-handlers.js';
+export {
+  decodeOffsetKey,
+  decodeOffsetValue,
+  encodeOffsetKey,
+  encodeOffsetValue,
+  groupPartition,
+  LogOffsetStore,
+  OFFSETS_TOPIC,
+} from './log-offset-store.js';
 export type {
   AbortedTransaction,
   ActiveProducer,
@@ -97,6 +106,7 @@ export {
   TxnError,
   type TxnLogRecord,
   type TxnMetadata,
+  type TxnOffsetSink,
   type TxnResult,
   TxnState,
   type TxnStateLog,

@@ -8,7 +8,7 @@
 import { ErrorCode } from '../../protocol/index.js';
 import type { TopicPartitionOffset } from '../offset-store.js';
 import type { Handler } from '../server.js';
-import { fencedForVersion, offsetsPartitionOf, type TxnHandlerContext } from './txn-context.js';
+import { fencedForVersion, type TxnHandlerContext } from './txn-context.js';
 
 export function txnOffsetCommitHandler(ctx: TxnHandlerContext): Handler<28> {
   return async (req) => {
@@ -18,7 +18,7 @@ export function txnOffsetCommitHandler(ctx: TxnHandlerContext): Handler<28> {
     if (v.errorCode !== 0) errorCode = fencedForVersion(v.errorCode, req.apiVersion, 3);
     else {
       const m = ctx.txn.describe(b.transactionalId);
-      const gp = offsetsPartitionOf(b.groupId);
+      const gp = ctx.txnOffsets.partitionFor(b.groupId);
       if (
         m === undefined ||
         !m.partitions.some((p) => p.topic === '__consumer_offsets' && p.partition === gp)
@@ -49,7 +49,7 @@ export function txnOffsetCommitHandler(ctx: TxnHandlerContext): Handler<28> {
         return { partitionIndex: p.partitionIndex, errorCode: code };
       }),
     }));
-    if (staged.length > 0) ctx.pendingOffsets.stage(b.producerId, b.groupId, staged);
+    if (staged.length > 0) await ctx.txnOffsets.stage(b.producerId, b.producerEpoch, b.groupId, staged);
     return { throttleTimeMs: 0, topics };
   };
 }

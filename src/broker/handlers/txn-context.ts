@@ -9,12 +9,12 @@ import type { Cluster } from '../cluster.js';
 import type { GroupCoordinator } from '../group-coordinator.js';
 import type { PartitionLogPort } from '../log-port.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
-import type { PendingTxnOffsets } from '../txn/txn-offsets.js';
+import type { TxnOffsetSink } from '../txn/txn-offsets.js';
 
 export interface TxnHandlerContext {
   txn: TransactionCoordinator;
   groups: GroupCoordinator;
-  pendingOffsets: PendingTxnOffsets;
+  txnOffsets: TxnOffsetSink;
   cluster: Cluster;
   /** The partition's log, or undefined when it does not exist. */
   partitionLog(topic: string, partition: number): PartitionLogPort | undefined;
@@ -25,11 +25,4 @@ export function fencedForVersion(errorCode: number, version: number, since: numb
   return errorCode === ErrorCode.PRODUCER_FENCED && version < since
     ? ErrorCode.INVALID_PRODUCER_EPOCH
     : errorCode;
-}
-
-/** Kafka's partition of `__consumer_offsets` for a group (50 partitions by default). */
-export function offsetsPartitionOf(groupId: string): number {
-  let h = 0;
-  for (let i = 0; i < groupId.length; i++) h = (Math.imul(31, h) + groupId.charCodeAt(i)) | 0;
-  return (h & 0x7fffffff) % 50;
 }

@@ -28,4 +28,4 @@ export {
   encodeTxnValue,
   TXN_STATE_TOPIC,
 } from './txn-log-codec.js';
-export { PendingTxnOffsets } from './txn-offsets.js';
+export { PendingTxnOffsets, type TxnOffsetSink } from './txn-offsets.js';

@@ -1,5 +1,7 @@
 /**
- * Offsets committed inside a transaction (TxnOffsetCommit), held until the transaction ends:
+ * Offsets committed inside a transaction (TxnOffsetCommit), held until the transaction ends.
+ * The broker's log-backed store (log-offset-store.ts) does this durably in `__consumer_offsets`;
+ * this in-memory fallback serves brokers given another OffsetStore:
  * on commit they are written to the group's offset store, on abort dropped (KIP-98: offsets
  * become visible only with the transaction's output).
  *
@@ -12,14 +14,37 @@
  * records (Kafka's layout), which is left for the log-backed offset store.
  * Concurrency: single event loop.
  */
+import { groupPartition } from '../log-offset-store.js';
 import type { OffsetStore, TopicPartitionOffset } from '../offset-store.js';
 
-export class PendingTxnOffsets {
+/** Where TxnOffsetCommit puts offsets until the transaction ends. */
+export interface TxnOffsetSink {
+  /** The `__consumer_offsets` partition of a group (it joins the transaction). */
+  partitionFor(groupId: string): number;
+  stage(
+    producerId: number,
+    producerEpoch: number,
+    groupId: string,
+    entries: readonly TopicPartitionOffset[],
+  ): Promise<void>;
+}
+
+/** In-memory sink for a broker whose offset store is not log-backed (decided on `complete`). */
+export class PendingTxnOffsets implements TxnOffsetSink {
   private readonly byProducer = new Map<number, Map<string, Map<string, TopicPartitionOffset>>>();
 
   constructor(private readonly store: OffsetStore) {}
 
-  stage(producerId: number, groupId: string, entries: readonly TopicPartitionOffset[]): void {
+  partitionFor(groupId: string): number {
+    return groupPartition(groupId, 50);
+  }
+
+  async stage(
+    producerId: number,
+    _epoch: number,
+    groupId: string,
+    entries: readonly TopicPartitionOffset[],
+  ): Promise<void> {
     let groups = this.byProducer.get(producerId);
     if (groups === undefined) {
       groups = new Map();

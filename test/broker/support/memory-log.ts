@@ -20,6 +20,7 @@ const DEFAULTS: Record<string, unknown> = {
   'retention.ms': 604800000,
   'max.message.bytes': 1048588,
   'segment.bytes': 1073741824,
+  'flush.ms': 0,
 };
 
 interface Batch {
