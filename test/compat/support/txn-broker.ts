@@ -18,7 +18,13 @@ export interface RunningBroker {
 export async function startBroker(dataDir: string, port = 0): Promise<RunningBroker> {
   const logs = await LogManager.open({ dataDir, defaults: { 'flush.ms': -1 } });
   const config = resolveBrokerConfig({
-    flags: { port, host: '127.0.0.1', groupInitialRebalanceDelayMs: 0, defaultPartitions: 1 },
+    flags: {
+      port,
+      host: '127.0.0.1',
+      groupInitialRebalanceDelayMs: 0,
+      groupMinSessionTimeoutMs: 500,
+      defaultPartitions: 1,
+    },
   });
   const broker = await Broker.start(config, { logs, txnAbortCheckMs: 200 });
   return {
