@@ -6,9 +6,13 @@
  *      only when that resolves does the coordinator adopt the new metadata (so what a client
  *      was told is always what a restart will load);
  *   2. `respond` becomes the call's result;
- *   3. `writeMarkers` runs in the background (Kafka answers EndTxn once PrepareX is durable):
- *      a COMMIT/ABORT marker to every partition, then the `markersWritten` input completes
- *      the transaction. Until then the id answers CONCURRENT_TRANSACTIONS, which clients retry.
+ *   3. `writeMarkers`: a COMMIT/ABORT marker to every partition, then the `markersWritten`
+ *      input completes the transaction; until then the id answers CONCURRENT_TRANSACTIONS.
+ *      Kafka answers EndTxn once PrepareX is durable and writes markers over the network;
+ *      here the markers are local appends, so EndTxn waits for them (`endTxnWaitsForMarkers`,
+ *      default true): the client's next transaction does not meet CONCURRENT_TRANSACTIONS and
+ *      back off, and a committed transaction is readable when commit() returns. Markers of
+ *      timeouts, fencing and recovery run in the background.
  *
  * Ports (I/O at the edge): `TxnStateLog` (the `__transaction_state` records), `MarkerWriter`
  * (appends a control batch to a partition; a partition that no longer exists counts as done),
@@ -64,6 +68,8 @@ export interface TxnCoordinatorOptions {
   limits?: CoordinatorLimits;
   coordinatorEpoch?: number;
   markerRetryMs?: number;
+  /** EndTxn answers after the markers are written and the transaction is complete (default true). */
+  endTxnWaitsForMarkers?: boolean;
   /** Called after a transaction completes (offsets staged by TxnOffsetCommit become visible). */
   onComplete?: (m: { transactionalId: string; producerId: number; commit: boolean }) => void | Promise<void>;
 }
@@ -200,14 +206,14 @@ export class TransactionCoordinator {
     await this.apply({ kind: 'tick', now: this.now() });
   }
 
-  private async request(input: TxnInput): Promise<TxnResult> {
-    const effects = await this.apply(input);
+  private async request(input: TxnInput, launched?: Promise<void>[]): Promise<TxnResult> {
+    const effects = await this.apply(input, launched);
     for (const e of effects) if (e.kind === 'respond') return e;
     return { errorCode: COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };
   }
 
   /** Runs one input through the machine under the chain; returns the effects performed. */
-  private apply(input: TxnInput): Promise<TxnEffect[]> {
+  private apply(input: TxnInput, launched?: Promise<void>[]): Promise<TxnEffect[]> {
     const run = async (): Promise<TxnEffect[]> => {
       let i = input;
       if (i.kind === 'initProducerId') {
@@ -233,7 +239,11 @@ export class TransactionCoordinator {
         }
       }
       for (const [id, m] of next) this.meta.set(id, m);
-      for (const e of effects) if (e.kind === 'writeMarkers') this.launchMarkers(e);
+      for (const e of effects) {
+        if (e.kind !== 'writeMarkers') continue;
+        const p = this.launchMarkers(e);
+        if (launched !== undefined) launched.push(p);
+      }
       return effects;
     };
     const p = this.chain.then(run, run);
@@ -241,9 +251,10 @@ export class TransactionCoordinator {
     return p;
   }
 
-  private launchMarkers(e: Extract<TxnEffect, { kind: 'writeMarkers' }>): void {
+  private launchMarkers(e: Extract<TxnEffect, { kind: 'writeMarkers' }>): Promise<void> {
     const p = this.writeMarkers(e).finally(() => this.inflight.delete(p));
     this.inflight.add(p);
+    return p;
   }
 
   private async writeMarkers(e: Extract<TxnEffect, { kind: 'writeMarkers' }>): Promise<void> {
@@ -258,13 +269,19 @@ export class TransactionCoordinator {
       todo = todo.filter((_, k) => results[k]?.status === 'rejected');
       if (todo.length > 0) await new Promise((r) => setTimeout(r, this.markerRetryMs).unref());
     }
-    if (this.closed) return;
-    const done = await this.apply({
-      kind: 'markersWritten',
-      transactionalId: e.transactionalId,
-      producerEpoch: e.producerEpoch,
-      now: this.now(),
-    });
+    // Complete the transaction; a failed state-log append is retried like a marker.
+    let done: TxnEffect[];
+    for (;;) {
+      if (this.closed) return;
+      done = await this.apply({
+        kind: 'markersWritten',
+        transactionalId: e.transactionalId,
+        producerEpoch: e.producerEpoch,
+        now: this.now(),
+      });
+      if (!done.some((x) => x.kind === 'respond' && x.errorCode === COORDINATOR_NOT_AVAILABLE)) break;
+      await new Promise((r) => setTimeout(r, this.markerRetryMs).unref());
+    }
     if (done.some((x) => x.kind === 'append') && this.opts.onComplete !== undefined)
       await this.opts.onComplete({
         transactionalId: e.transactionalId,
