@@ -61,11 +61,13 @@ async function waitLine(child: ChildProcess, word: string, ms: number): Promise<
   });
 }
 
-async function kill(child: ChildProcess | null): Promise<void> {
-  if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+/** SIGKILLs a running child; false when there was none to kill. */
+async function kill(child: ChildProcess | null): Promise<boolean> {
+  if (child === null || child.exitCode !== null || child.signalCode !== null) return false;
   const exited = once(child, 'exit');
   child.kill('SIGKILL');
   await exited;
+  return true;
 }
 
 async function run(cmd: string, args: string[], input?: string): Promise<string> {
@@ -171,13 +173,15 @@ describe('exactly-once chaos', { timeout: 300_000 }, () => {
         const readyBy = Date.now() + 20_000;
         while (!workerReady && Date.now() < readyBy) await sleep(50);
         await sleep(Math.floor(Math.random() * 600));
-        if (workerKills < WORKER_KILLS) {
-          killedAt.push(p?.committed ?? -1);
-          await kill(worker);
-          workerKills++;
+        if (workerKills < WORKER_KILLS && workerReady) {
+          const committedNow = p?.committed ?? -1;
+          if (await kill(worker)) {
+            killedAt.push(committedNow);
+            workerKills++;
+          }
         }
-        if (brokerKills < BROKER_KILLS && workerKills % 3 === 0 && workerKills > 0) {
-          await kill(broker);
+        if (brokerKills < BROKER_KILLS && workerKills >= 3 * (brokerKills + 1)) {
+          assert.ok(await kill(broker), 'the broker was running');
           brokerKills++;
           await startBroker();
         }
