@@ -24,6 +24,7 @@ fi
 DEB_PACKAGES=(
   libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev   # librdkafka (confluent client) build
   kcat                                                        # compatibility tests: a C client
+  postgresql                                                  # CDC tests: a real Postgres (started as the postgres user)
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

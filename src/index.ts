@@ -11,6 +11,22 @@ export {
   SluiceError,
 } from './common/index.js';
 export {
+  CallbackChangeSink,
+  type ChangeRecord,
+  type ChangeSink,
+  FileChangeSink,
+  FileOffsetStore,
+  KafkaChangeSink,
+  KafkaOffsetStore,
+  MemoryChangeSink,
+  MemoryOffsetStore,
+  type OffsetStore,
+  type PostgresCdcOptions,
+  PostgresCdcSource,
+  readFileSinkRecords,
+  type SourceOffset,
+} from './connectors/index.js';
+export {
   createRegistryServer,
   deserializer,
   FileStorage,

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'USAGE',
   'NOT_FOUND',
   'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
   // data integrity
   'CORRUPT_RECORD',
   'CORRUPT_INDEX',
@@ -23,6 +24,8 @@ export const ERROR_CODES = [
   'OFFSET_OUT_OF_RANGE',
   'SERIALIZATION',
   'DESERIALIZATION',
+  // a source's retained position is gone (e.g. a CDC replication slot was dropped)
+  'SOURCE_LOST',
   // producer / transaction semantics
   'DUPLICATE_SEQUENCE',
   'OUT_OF_ORDER_SEQUENCE',

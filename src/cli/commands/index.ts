@@ -3,8 +3,9 @@
  * to the root program; later modules append theirs here.
  */
 import type { Command } from 'commander';
+import { registerCdcCommands } from './cdc.js';
 import { registerRegistryCommands } from './registry.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerRegistryCommands];
+export const COMMANDS: readonly RegisterCommand[] = [registerRegistryCommands, registerCdcCommands];

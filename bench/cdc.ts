@@ -1,0 +1,185 @@
+/**
+ * bench/cdc.ts: Postgres CDC throughput and latency, printed as ONE JSON object.
+ *
+ *   node --import tsx bench/cdc.ts [--snapshot-rows N] [--changes N] [--latency-txns N]
+ *
+ * Starts a throwaway Postgres (test/helpers/postgres.ts), then measures, in one run:
+ *  - baseline: Postgres's own insert rate for the same rows (INSERT … SELECT generate_series,
+ *    and the streaming phase's transactions as the client committed them);
+ *  - snapshot rows/s: initial snapshot of a 6-column table into the sink (`rate`: from
+ *    start() to streaming, set-up included; `phase_rate`: the snapshot phase alone);
+ *  - streaming changes/s: changes committed in 1000-row transactions while the connector is
+ *    stopped; then the time from its restart until the sink acknowledged the last change;
+ *  - commit-to-sink latency p50/p99: single-row transactions at a steady rate; latency is
+ *    the sink's acknowledgement time minus the event's source.ts_ms (Postgres commit time).
+ * The sink is the durable file sink (one write + fsync per batch, offsets fsync'd), i.e.
+ * every acknowledged record is on disk; the broker is not merged yet.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import {
+  type ChangeRecord,
+  type ChangeSink,
+  FileChangeSink,
+  FileOffsetStore,
+  PostgresCdcSource,
+} from '../src/connectors/index.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+const SNAPSHOT_ROWS = arg('snapshot-rows', 300_000);
+const CHANGES = arg('changes', 300_000);
+const LATENCY_TXNS = arg('latency-txns', 1000);
+
+class MeasuringSink implements ChangeSink {
+  count = 0;
+  latencies: number[] = [];
+  measure = false;
+  onCount: (() => void) | undefined;
+  constructor(private readonly inner: ChangeSink) {}
+  async send(records: readonly ChangeRecord[]): Promise<void> {
+    await this.inner.send(records);
+    const now = Date.now();
+    this.count += records.length;
+    if (this.measure) {
+      for (const r of records) {
+        if (r.value === null) continue;
+        const v = JSON.parse(r.value.toString()) as { source: { ts_ms: number } };
+        this.latencies.push(now - v.source.ts_ms);
+      }
+    }
+    this.onCount?.();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the sink');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const pgs = await startPostgres({ config: { shared_buffers: "'256MB'", max_wal_size: "'2GB'" } });
+const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-cdc-'));
+const client = new pg.Client({ connectionString: pgs.url });
+let source: PostgresCdcSource | undefined;
+try {
+  await client.connect();
+  await client.query(
+    'CREATE TABLE snap (id bigint PRIMARY KEY, name text, amount numeric(12,2), ts timestamptz, flag bool, n int)',
+  );
+  await client.query(
+    'CREATE TABLE stream (id bigint PRIMARY KEY, name text, amount numeric(12,2), ts timestamptz, flag bool, n int)',
+  );
+  const fill = (table: string, from: number, to: number) =>
+    client.query(
+      `INSERT INTO ${table} SELECT g, 'name ' || g, (g % 100000) / 100.0, now(), g % 2 = 0, g % 1000 FROM generate_series($1::bigint, $2::bigint) g`,
+      [from, to],
+    );
+
+  // Baseline 1: Postgres inserting the snapshot table itself.
+  let t0 = performance.now();
+  await fill('snap', 1, SNAPSHOT_ROWS);
+  const pgBulkInsertRate = SNAPSHOT_ROWS / ((performance.now() - t0) / 1000);
+  await client.query('VACUUM ANALYZE snap');
+
+  const sink = new MeasuringSink(await FileChangeSink.open(join(dir, 'records.jsonl')));
+  const options = {
+    url: pgs.url,
+    tables: ['public.snap', 'public.stream'],
+    topicPrefix: 'bench',
+    sink,
+    offsets: new FileOffsetStore(join(dir, 'offsets')),
+    heartbeatIntervalMs: 0,
+  };
+  source = new PostgresCdcSource(options);
+
+  // Snapshot.
+  t0 = performance.now();
+  await source.start();
+  const snapshotSeconds = (performance.now() - t0) / 1000;
+  const snapshotRows = sink.count;
+  const snapshotPhaseMs = source.stats.snapshotMs;
+
+  // Streaming: changes committed in 1000-row transactions while the connector is stopped
+  // (baseline 2: how fast Postgres committed them), then the connector restarts from its
+  // offset and catches up: its streaming rate, not the writer's, is what is measured.
+  await source.stop();
+  const tx = 1000;
+  t0 = performance.now();
+  for (let i = 0; i < CHANGES; i += tx) await fill('stream', i + 1, Math.min(CHANGES, i + tx));
+  const pgTxnInsertSeconds = (performance.now() - t0) / 1000;
+  source = new PostgresCdcSource(options);
+  const base = sink.count;
+  t0 = performance.now();
+  await source.start();
+  await waitFor(() => sink.count - base >= CHANGES, 300_000);
+  const streamingSeconds = (performance.now() - t0) / 1000;
+
+  // Latency: single-row transactions at ~500/s.
+  sink.measure = true;
+  const latBase = sink.count;
+  for (let i = 0; i < LATENCY_TXNS; i++) {
+    await client.query('INSERT INTO stream VALUES ($1, $2, 1.5, now(), true, 1)', [
+      CHANGES + 1 + i,
+      `lat ${i}`,
+    ]);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await waitFor(() => sink.count - latBase >= LATENCY_TXNS, 60_000);
+  await source.stop();
+  source = undefined;
+
+  const out = {
+    name: 'cdc',
+    sink: 'file (fsync per batch, fsync’d offsets)',
+    events: snapshotRows + CHANGES + LATENCY_TXNS,
+    seconds: Number((snapshotSeconds + streamingSeconds).toFixed(3)),
+    snapshot: {
+      rows: snapshotRows,
+      seconds: Number(snapshotSeconds.toFixed(3)),
+      rate: Math.round(snapshotRows / snapshotSeconds),
+      // the snapshot phase alone, without set-up (checks, publication, slot creation)
+      phase_seconds: Number((snapshotPhaseMs / 1000).toFixed(3)),
+      phase_rate: Math.round(snapshotRows / (snapshotPhaseMs / 1000)),
+    },
+    streaming: {
+      changes: CHANGES,
+      seconds: Number(streamingSeconds.toFixed(3)),
+      rate: Math.round(CHANGES / streamingSeconds),
+      transactionRows: tx,
+    },
+    latency: {
+      transactions: LATENCY_TXNS,
+      p50_ms: percentile(sink.latencies, 50),
+      p99_ms: percentile(sink.latencies, 99),
+      max_ms: Math.max(...sink.latencies),
+    },
+    baseline: {
+      postgres_bulk_insert_rows_per_s: Math.round(pgBulkInsertRate),
+      postgres_txn_insert_rows_per_s: Math.round(CHANGES / pgTxnInsertSeconds),
+    },
+    targets: { snapshot_rate: 100_000, streaming_rate: 30_000, p99_ms: 100 },
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+} finally {
+  await source?.stop().catch(() => {});
+  await client.end().catch(() => {});
+  await pgs.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

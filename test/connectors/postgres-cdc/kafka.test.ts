@@ -1,0 +1,139 @@
+/**
+ * The Kafka implementations of ChangeSink and OffsetStore (librdkafka) end to end: the
+ * connector writes Debezium events to a Kafka cluster, a consumer reads them back (events,
+ * tombstones, keys), offsets live in the compacted `_sluice_cdc_offsets` topic, and a new
+ * connector resumes from them without re-snapshotting.
+ *
+ * Needs a broker: the embedded one (src/broker/index.ts, once merged) or any cluster named
+ * by SLUICE_TEST_KAFKA_BOOTSTRAP. Without either the suite is skipped with that reason.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { KafkaChangeSink, KafkaOffsetStore, PostgresCdcSource } from '../../../src/connectors/index.js';
+import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+
+const BROKER_MODULE = new URL('../../../src/broker/index.ts', import.meta.url);
+
+interface Broker {
+  bootstrap: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the embedded broker if it exists, else uses SLUICE_TEST_KAFKA_BOOTSTRAP; a skip reason if neither. */
+async function startBroker(): Promise<Broker | string> {
+  const external = process.env.SLUICE_TEST_KAFKA_BOOTSTRAP;
+  if (external !== undefined) return { bootstrap: external, stop: async () => {} };
+  if (!existsSync(BROKER_MODULE))
+    return 'no Kafka broker: src/broker/index.ts is not merged yet and SLUICE_TEST_KAFKA_BOOTSTRAP is not set';
+  const mod = (await import(BROKER_MODULE.href)) as Record<string, unknown>;
+  // The broker branch's API at the time of writing: Broker.start(resolveBrokerConfig(…), { logs }),
+  // with log/'s LogManager as the LogStore; broker.address, broker.close().
+  const BrokerClass = mod.Broker as
+    | {
+        start(
+          config: unknown,
+          deps: { logs: unknown },
+        ): Promise<{ address: { port: number }; close(): Promise<void> }>;
+      }
+    | undefined;
+  const resolve = mod.resolveBrokerConfig as ((s: { flags: Record<string, unknown> }) => unknown) | undefined;
+  if (BrokerClass?.start === undefined || resolve === undefined)
+    return 'src/broker/index.ts has no Broker.start / resolveBrokerConfig: wire this test to its API';
+  const { LogManager } = (await import(new URL('../../../src/log/index.ts', import.meta.url).href)) as {
+    LogManager: { open(o: { dataDir: string }): Promise<{ close(): Promise<void> }> };
+  };
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-cdc-kafka-'));
+  const logs = await LogManager.open({ dataDir });
+  const config = resolve({
+    flags: { port: 0, host: '127.0.0.1', dataDir, autoCreateTopics: true, groupInitialRebalanceDelayMs: 0 },
+  });
+  const b = await BrokerClass.start(config, { logs });
+  return {
+    bootstrap: `127.0.0.1:${b.address.port}`,
+    stop: async () => {
+      await b.close();
+      await logs.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const broker = await startBroker();
+const skip = typeof broker === 'string' ? broker : false;
+
+describe('postgres-cdc → Kafka', { skip, timeout: 120_000 }, () => {
+  let pgs: TestPostgres;
+  let b: Broker;
+  before(async () => {
+    b = broker as Broker;
+    pgs = await startPostgres();
+    await pgs.query(
+      `CREATE TABLE k (id int PRIMARY KEY, v text); INSERT INTO k VALUES (1, 'one'), (2, 'two');`,
+    );
+  });
+  after(async () => {
+    await pgs?.stop();
+    await b?.stop();
+  });
+
+  it('writes Debezium events and tombstones to topics; offsets in a compacted topic; resumes from them', async () => {
+    // Unique per run: an external cluster keeps topics (and offsets) between runs.
+    const prefix = `kf${Date.now() % 100_000_000}`;
+    const make = () =>
+      new PostgresCdcSource({
+        url: pgs.url,
+        tables: ['public.k'],
+        topicPrefix: prefix,
+        sink: new KafkaChangeSink({ bootstrap: b.bootstrap }),
+        offsets: new KafkaOffsetStore({ bootstrap: b.bootstrap }),
+        heartbeatIntervalMs: 0,
+      });
+    const a = make();
+    await a.start();
+    await pgs.query("UPDATE k SET v = 'uno' WHERE id = 1; DELETE FROM k WHERE id = 2");
+    await new Promise((r) => setTimeout(r, 1000));
+    await a.stop();
+    const second = make();
+    await second.start();
+    await pgs.query("INSERT INTO k VALUES (3, 'three')");
+    await new Promise((r) => setTimeout(r, 1000));
+    await second.stop();
+
+    // Read back with librdkafka's consumer (kafkajs did not consume from the broker branch
+    // tried before its merge; the broker's own compatibility suite owns that).
+    const kafka = new KafkaJS.Kafka({ 'bootstrap.servers': b.bootstrap, log_level: 0 } as never);
+    const consumer = kafka.consumer({
+      'group.id': `t-${Date.now()}`,
+      'auto.offset.reset': 'earliest',
+      'enable.auto.commit': false,
+    } as never);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}.public.k`] });
+    const got: { key: string; value: string | null }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${got.length} records`)), 30_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          got.push({
+            key: String(message.key),
+            value: message.value === null ? null : String(message.value),
+          });
+          if (got.length >= 6) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    const ops = got.map((r) => (r.value === null ? 'tombstone' : (JSON.parse(r.value) as { op: string }).op));
+    assert.deepEqual(ops, ['r', 'r', 'u', 'd', 'tombstone', 'c'], 'no re-snapshot after the restart');
+    assert.deepEqual(JSON.parse(got[4].key), { id: 2 });
+    const offsets = await new KafkaOffsetStore({ bootstrap: b.bootstrap }).load(`sluice_${prefix}`);
+    assert.equal(offsets?.snapshot?.completed, true);
+  });
+});
