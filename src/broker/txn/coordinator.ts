@@ -184,15 +184,14 @@ export class TransactionCoordinator {
     });
   }
 
-  endTxn(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean) {
-    return this.request({
-      kind: 'endTxn',
-      transactionalId,
-      producerId,
-      producerEpoch,
-      commit,
-      now: this.now(),
-    });
+  async endTxn(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean) {
+    const launched: Promise<void>[] = [];
+    const r = await this.request(
+      { kind: 'endTxn', transactionalId, producerId, producerEpoch, commit, now: this.now() },
+      launched,
+    );
+    if (this.opts.endTxnWaitsForMarkers !== false) await Promise.all(launched);
+    return r;
   }
 
   /** TxnOffsetCommit's check: is this the live producer of an open-able transaction? */

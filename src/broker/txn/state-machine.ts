@@ -86,7 +86,8 @@ export interface TxnMetadata {
   producerId: number;
   /** Producer id before the last rollover (KIP-360), -1 if none. */
   previousProducerId: number;
-  /** Epoch before the last bump, -1 if none: a retried InitProducerId may present it. */
+  /** Epoch before the last bump asked for by the live producer (KIP-360), else -1: a retried
+   * InitProducerId may present it and gets the current epoch without another bump. */
   lastProducerEpoch: number;
   producerEpoch: number;
   timeoutMs: number;
@@ -185,6 +186,10 @@ export function unionPartitions(
   return out;
 }
 
+function isComplete(s: TxnState): boolean {
+  return s === TxnState.CompleteCommit || s === TxnState.CompleteAbort;
+}
+
 function isPrepare(s: TxnState): boolean {
   return s === TxnState.PrepareCommit || s === TxnState.PrepareAbort || s === TxnState.PrepareEpochFence;
 }
@@ -195,11 +200,19 @@ function single(m: TxnMetadata, effects: TxnEffect[]): StepResult {
 
 const none = (effects: TxnEffect[]): StepResult => ({ next: new Map(), effects });
 
-/** Fence the producer and abort its open transaction (epoch + 1, PrepareAbort, markers). */
-function fenceAndAbort(m: TxnMetadata, now: number): { meta: TxnMetadata; effects: TxnEffect[] } {
+/**
+ * Fence the producer and abort its open transaction (epoch + 1, PrepareAbort, markers).
+ * `lastProducerEpoch` is what a retried InitProducerId may present: -1 unless the live
+ * producer itself asked (KIP-360), so a fenced producer can never pass for a retry.
+ */
+function fenceAndAbort(
+  m: TxnMetadata,
+  now: number,
+  lastProducerEpoch = -1,
+): { meta: TxnMetadata; effects: TxnEffect[] } {
   const meta: TxnMetadata = {
     ...m,
-    lastProducerEpoch: m.producerEpoch,
+    lastProducerEpoch,
     producerEpoch: Math.min(m.producerEpoch + 1, MAX_EPOCH - 1),
     state: TxnState.PrepareAbort,
     lastUpdateTimestamp: now,
@@ -262,7 +275,8 @@ function initProducerId(
   if (input.producerId !== -1) {
     const current = input.producerId === m.producerId && input.producerEpoch === m.producerEpoch;
     const retried =
-      m.state === TxnState.Empty &&
+      (m.state === TxnState.Empty || isComplete(m.state)) &&
+      m.lastProducerEpoch >= 0 &&
       input.producerEpoch === m.lastProducerEpoch &&
       (input.producerId === m.producerId || input.producerId === m.previousProducerId);
     if (!current && !retried) return none([respond(TxnError.PRODUCER_FENCED)]);
@@ -270,7 +284,11 @@ function initProducerId(
   }
   if (retry) return none([respond(TxnError.NONE, m.producerId, m.producerEpoch)]);
   if (m.state === TxnState.Ongoing) {
-    const { meta, effects } = fenceAndAbort({ ...m, timeoutMs }, now);
+    const { meta, effects } = fenceAndAbort(
+      { ...m, timeoutMs },
+      now,
+      input.producerId !== -1 ? m.producerEpoch : -1,
+    );
     return single(meta, [...effects, respond(TxnError.CONCURRENT_TRANSACTIONS)]);
   }
   // Empty or Complete*: bump the epoch, or roll over to a fresh producer id.
@@ -279,7 +297,8 @@ function initProducerId(
     ...m,
     producerId: rollover ? input.freshProducerId : m.producerId,
     previousProducerId: rollover ? m.producerId : m.previousProducerId,
-    lastProducerEpoch: m.producerEpoch,
+    // Kafka: only a producer presenting its id/epoch (KIP-360) may later retry this bump.
+    lastProducerEpoch: input.producerId !== -1 ? m.producerEpoch : -1,
     producerEpoch: rollover ? 0 : m.producerEpoch + 1,
     timeoutMs,
     state: TxnState.Empty,

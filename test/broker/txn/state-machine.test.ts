@@ -237,8 +237,13 @@ describe('transaction state machine', () => {
     const retry = h.init(60_000, a.producerId, a.producerEpoch);
     assert.equal(retry.errorCode, 0);
     assert.equal(retry.producerEpoch, b.producerEpoch);
-    h.init(); // another producer bumps again
+    h.init(); // another producer (no id presented) bumps again
     assert.equal(h.init(60_000, a.producerId, a.producerEpoch).errorCode, TxnError.PRODUCER_FENCED);
+    assert.equal(
+      h.init(60_000, b.producerId, b.producerEpoch).errorCode,
+      TxnError.PRODUCER_FENCED,
+      'the epoch before a bump by someone else is no retry',
+    );
   });
 
   it('epoch exhaustion rolls over to a fresh producer id at epoch 0', () => {
