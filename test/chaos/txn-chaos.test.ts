@@ -23,6 +23,8 @@ const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
 const INPUT = 200_000;
 const WORKER_KILLS = 10;
 const BROKER_KILLS = 3;
+/** The worker's pace (records/s): 200 000 records take >= 10 s of processing. */
+const WORKER_RATE = 20_000;
 const here = new URL('.', import.meta.url).pathname;
 const BROKER_SCRIPT = join(here, '../compat/support/txn-broker.ts');
 const WORKER_SCRIPT = join(here, 'support/txn-worker.ts');
@@ -100,7 +102,7 @@ describe('exactly-once chaos', { timeout: 300_000 }, () => {
     const startWorker = () => {
       if (stopping) return;
       workerStarts++;
-      const w = node(WORKER_SCRIPT, [String(port)]);
+      const w = node(WORKER_SCRIPT, [String(port), String(WORKER_RATE)]);
       worker = w;
       workerReady = false;
       w.stdout?.on('data', (d) => {

@@ -1,6 +1,6 @@
 /**
  * The chaos test's read-process-write worker, run as a real process:
- * `node --import tsx txn-worker.ts <port>`. With kafkajs it consumes `chaos-in` in the group
+ * `node --import tsx txn-worker.ts <port> [records/s]`. With kafkajs it consumes `chaos-in` in the group
  * `chaos` and, per fetched batch, in one transaction (fixed transactional id `chaos-tx`, so a
  * restarted worker fences its predecessor) writes each value to `chaos-out` and commits the
  * consumed offsets with sendOffsets. The producer connects (InitProducerId) before the consumer
@@ -13,6 +13,7 @@ const require = createRequire(import.meta.url);
 const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
 
 const port = process.argv[2];
+const RATE = Number(process.argv[3] ?? 20_000);
 const kafka = new Kafka({
   clientId: `worker-${process.pid}`,
   brokers: [`127.0.0.1:${port}`],
@@ -36,7 +37,7 @@ const consumer = kafka.consumer({
   rebalanceTimeout: 1500,
   heartbeatInterval: 300,
   maxWaitTimeInMs: 100,
-  maxBytesPerPartition: 256 * 1024,
+  maxBytesPerPartition: 64 * 1024,
   retry: { retries: 5 },
 });
 consumer.on(consumer.events.CRASH, fail(2));
@@ -50,6 +51,10 @@ await consumer.run({
     const txn = await producer.transaction();
     try {
       await txn.send({ topic: 'chaos-out', messages: batch.messages.map((m) => ({ value: m.value })) });
+      // "Processing time" inside the open transaction (its output already in the log,
+      // uncommitted), paced to RATE records/s so kills land mid-transaction and the run lasts
+      // long enough for every planned kill.
+      await new Promise((r) => setTimeout(r, (batch.messages.length / RATE) * 1000));
       await txn.sendOffsets({
         consumerGroupId: 'chaos',
         topics: [
