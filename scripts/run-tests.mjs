@@ -54,6 +54,10 @@ if (process.env.SLUICE_SKIP_CHECKS !== '1' && args.length === 0) {
 }
 
 const concurrency = process.env.SLUICE_TEST_CONCURRENCY ?? '2';
+// A test file whose tests pass but whose process never exits (a client left connected, a
+// timer left running) would hold the runner until CI's own limit. The watchdog ends the run
+// with a clear message instead. SLUICE_TEST_WALL_LIMIT_S overrides the 45-minute default.
+const wallLimitMs = Number(process.env.SLUICE_TEST_WALL_LIMIT_S ?? 2700) * 1000;
 const r = spawnSync(
   process.execPath,
   [
@@ -65,6 +69,17 @@ const r = spawnSync(
     `--test-timeout=${process.env.SLUICE_TEST_TIMEOUT_MS ?? 600000}`,
     ...files,
   ],
-  { stdio: 'inherit', env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'silent' } },
+  {
+    stdio: 'inherit',
+    timeout: wallLimitMs,
+    killSignal: 'SIGKILL',
+    env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'silent' },
+  },
 );
+if (r.error?.code === 'ETIMEDOUT' || (r.status === null && r.signal === 'SIGKILL')) {
+  console.error(
+    `test run exceeded ${wallLimitMs / 1000} s and was stopped: a test file did not exit (look for an open client or timer)`,
+  );
+  process.exit(1);
+}
 process.exit(r.status ?? 1);

@@ -80,16 +80,26 @@ describe('postgres-cdc → Kafka', { skip, timeout: 120_000 }, () => {
     await b?.stop();
   });
 
-  it('writes Debezium events and tombstones to topics; offsets in a compacted topic; resumes from them', async () => {
+  it('writes Debezium events and tombstones to topics; offsets in a compacted topic; resumes from them', async (t) => {
     // Unique per run: an external cluster keeps topics (and offsets) between runs.
     const prefix = `kf${Date.now() % 100_000_000}`;
+    // The caller owns sinks and offset stores: every librdkafka client made here is closed,
+    // or its threads keep the test process alive after the broker stops.
+    const clients: { close(): Promise<void> }[] = [];
+    const own = <T extends { close(): Promise<void> }>(c: T): T => {
+      clients.push(c);
+      return c;
+    };
+    t.after(async () => {
+      for (const c of clients) await c.close();
+    });
     const make = () =>
       new PostgresCdcSource({
         url: pgs.url,
         tables: ['public.k'],
         topicPrefix: prefix,
-        sink: new KafkaChangeSink({ bootstrap: b.bootstrap }),
-        offsets: new KafkaOffsetStore({ bootstrap: b.bootstrap }),
+        sink: own(new KafkaChangeSink({ bootstrap: b.bootstrap })),
+        offsets: own(new KafkaOffsetStore({ bootstrap: b.bootstrap })),
         heartbeatIntervalMs: 0,
       });
     const a = make();
@@ -133,7 +143,7 @@ describe('postgres-cdc → Kafka', { skip, timeout: 120_000 }, () => {
     const ops = got.map((r) => (r.value === null ? 'tombstone' : (JSON.parse(r.value) as { op: string }).op));
     assert.deepEqual(ops, ['r', 'r', 'u', 'd', 'tombstone', 'c'], 'no re-snapshot after the restart');
     assert.deepEqual(JSON.parse(got[4].key), { id: 2 });
-    const offsets = await new KafkaOffsetStore({ bootstrap: b.bootstrap }).load(`sluice_${prefix}`);
+    const offsets = await own(new KafkaOffsetStore({ bootstrap: b.bootstrap })).load(`sluice_${prefix}`);
     assert.equal(offsets?.snapshot?.completed, true);
   });
 });
