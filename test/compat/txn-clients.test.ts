@@ -68,7 +68,10 @@ describe('transactions with real clients', { timeout: 180_000 }, () => {
     const admin = kafkaOf('admin').admin();
     await admin.connect();
     await admin.createTopics({
-      topics: ['kj', 'rk', 'zombie', 'in', 'out', 'restart'].map((topic) => ({ topic, numPartitions: 2 })),
+      topics: ['kj', 'rk', 'zombie', 'in', 'out', 'restart', 'rin', 'rout'].map((topic) => ({
+        topic,
+        numPartitions: 2,
+      })),
     });
     await admin.disconnect();
   });
@@ -265,6 +268,62 @@ describe('transactions with real clients', { timeout: 180_000 }, () => {
     await admin.disconnect();
     const out = await kcatValues(b.port, 'out', true);
     assert.deepEqual(out.sort(), Array.from({ length: 30 }, (_, i) => `x${i}`).sort());
+  });
+
+  it('@confluentinc/kafka-javascript consume-transform-produce (KIP-447 group metadata): offsets only with committed output', async () => {
+    const seed = kafkaOf('rseed').producer();
+    await seed.connect();
+    await seed.send({
+      topic: 'rin',
+      messages: Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `${i}` })),
+    });
+    await seed.disconnect();
+    const admin = kafkaOf('radm').admin();
+    await admin.connect();
+    const offsetsOf = async () =>
+      (await admin.fetchOffsets({ groupId: 'rctp', topics: ['rin'] }))[0]?.partitions
+        .map((p) => Number(p.offset))
+        .reduce((a, x) => a + Math.max(0, x), 0) ?? 0;
+    const rk = new KafkaJS.Kafka({
+      kafkaJS: { brokers, clientId: 'rctp', logLevel: KafkaJS.logLevel.NOTHING },
+    });
+    const producer = rk.producer({
+      kafkaJS: { transactionalId: 'rctp-tx', idempotent: true, maxInFlightRequests: 1 },
+    });
+    await producer.connect();
+    const consumer = rk.consumer({ kafkaJS: { groupId: 'rctp', fromBeginning: true, autoCommit: false } });
+    await consumer.connect();
+    await consumer.subscribe({ topics: ['rin'] });
+    let aborted = false;
+    let offsetsAfterAbort = -1;
+    let done = 0;
+    void consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const t = await producer.transaction();
+        await t.send({ topic: 'rout', messages: [{ key: message.key, value: `y${String(message.value)}` }] });
+        await t.sendOffsets({
+          consumer,
+          topics: [{ topic, partitions: [{ partition, offset: String(Number(message.offset) + 1) }] }],
+        });
+        if (!aborted) {
+          aborted = true;
+          await t.abort();
+          offsetsAfterAbort = await offsetsOf();
+          throw new Error('retry the message'); // re-delivered by the client
+        }
+        await t.commit();
+        done++;
+      },
+    });
+    const deadline = Date.now() + 40_000;
+    while (done < 20 && Date.now() < deadline) await sleep(50);
+    await consumer.disconnect();
+    await producer.disconnect();
+    assert.equal(offsetsAfterAbort, 0, 'an aborted transaction moved no offsets');
+    assert.equal(await offsetsOf(), 20, 'offsets committed with the output');
+    await admin.disconnect();
+    const out = await kcatValues(b.port, 'rout', true);
+    assert.deepEqual(out.sort(), Array.from({ length: 20 }, (_, i) => `y${i}`).sort());
   });
 
   it('a broker restart aborts the open transaction of a vanished producer', async () => {
