@@ -9,6 +9,11 @@
  * `close` stops accepting, closes connections, answers waiting group requests and then closes
  * the LogManager it opened (clean-shutdown markers: the next start skips recovery). A LogStore
  * passed in `deps.logs` is the caller's: close it after the broker.
+ *
+ * Transactions: the transaction coordinator loads `__transaction_state` before the server
+ * listens, so every transaction left unfinished by a crash is completed (PrepareX) or aborted
+ * (Ongoing) before any client can read; it checks for timed-out transactions every
+ * `txnAbortCheckMs` (default 1 s).
  */
 
 import { LogManager } from '../log/index.js';
@@ -17,17 +22,23 @@ import type { BrokerConfig } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { clusterHandlers } from './handlers/cluster-handlers.js';
 import { groupHandlers } from './handlers/group-handlers.js';
-import { LogOffsetStore } from './log-offset-store.js';
+import { txnHandlers } from './handlers/txn-handlers.js';
+import { LogOffsetStore, OFFSETS_TOPIC } from './log-offset-store.js';
 import type { LogStore } from './log-port.js';
 import type { OffsetStore } from './offset-store.js';
 import { SaslAuthenticator } from './sasl.js';
 import { KafkaServer } from './server.js';
+import { TransactionCoordinator } from './txn/coordinator.js';
+import { logMarkerWriter, openTxnStateLog } from './txn/log-edge.js';
+import { PendingTxnOffsets } from './txn/txn-offsets.js';
 
 export interface BrokerDeps {
   /** Default: a LogManager opened on config.dataDir, owned (and closed) by the broker. */
   logs?: LogStore;
-  /** Default: LogOffsetStore (the `__consumer_offsets` topic in `logs`). */
+  /** Default: LogOffsetStore (the compacted `__consumer_offsets` topic in `logs`). */
   offsets?: OffsetStore;
+  /** How often timed-out transactions are looked for (default 1000 ms). */
+  txnAbortCheckMs?: number;
 }
 
 export class Broker {
@@ -37,6 +48,7 @@ export class Broker {
     readonly coordinator: GroupCoordinator,
     readonly server: KafkaServer,
     readonly address: { host: string; port: number },
+    readonly transactions: TransactionCoordinator,
     readonly logs: LogStore,
     private readonly owned: LogManager | undefined,
   ) {}
@@ -53,7 +65,7 @@ export class Broker {
       logs = owned;
     }
     try {
-      return await Broker.wire(config, logs, owned, deps.offsets ?? (await LogOffsetStore.open(logs)));
+      return await Broker.wire(config, logs, owned, deps);
     } catch (err) {
       await owned?.close().catch(() => undefined);
       throw err;
@@ -64,7 +76,7 @@ export class Broker {
     config: BrokerConfig,
     logs: LogStore,
     owned: LogManager | undefined,
-    offsets: OffsetStore,
+    deps: BrokerDeps,
   ): Promise<Broker> {
     const node = { nodeId: config.nodeId, host: config.advertisedHost, port: config.advertisedPort };
     const cluster = new Cluster({
@@ -79,6 +91,28 @@ export class Broker {
       minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
       maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
     });
+    // Offsets: log-backed in `__consumer_offsets` unless the caller brings a store; loaded
+    // before the transaction coordinator, whose recovery writes markers the store must see.
+    const logOffsets = deps.offsets === undefined ? await LogOffsetStore.open(logs) : undefined;
+    const offsets: OffsetStore = logOffsets ?? (deps.offsets as OffsetStore);
+    const memoryTxnOffsets = logOffsets === undefined ? new PendingTxnOffsets(offsets) : undefined;
+    const txnOffsets = logOffsets?.txnSink ?? (memoryTxnOffsets as PendingTxnOffsets);
+    const transactions = await TransactionCoordinator.load({
+      log: await openTxnStateLog(logs),
+      markers: logMarkerWriter(logs, (tp, producerId, commit) => {
+        if (tp.topic === OFFSETS_TOPIC) logOffsets?.onMarker(producerId, commit);
+      }),
+      allocateProducerId: () => cluster.allocateProducerId().producerId,
+      onComplete: (t) => memoryTxnOffsets?.complete(t.producerId, t.commit),
+    });
+    transactions.start(deps.txnAbortCheckMs ?? 1000);
+    const partitionLog = (topic: string, partition: number) => {
+      try {
+        return logs.getLog(topic, partition);
+      } catch {
+        return undefined;
+      }
+    };
     const server = new KafkaServer({
       host: config.host,
       port: config.port,
@@ -88,7 +122,8 @@ export class Broker {
         ? { sasl: new SaslAuthenticator(config.sasl.users, config.sasl.mechanisms) }
         : {}),
       handlers: {
-        ...clusterHandlers(cluster),
+        ...clusterHandlers(cluster, transactions),
+        ...txnHandlers({ txn: transactions, groups: coordinator, txnOffsets, cluster, partitionLog }),
         ...groupHandlers({
           node,
           coordinator,
@@ -97,15 +132,22 @@ export class Broker {
         }),
       },
     });
-    const address = await server.listen();
+    let address: { host: string; port: number };
+    try {
+      address = await server.listen();
+    } catch (err) {
+      await transactions.close();
+      throw err;
+    }
     // With port 0 the advertised port follows the bound one unless it was set explicitly.
     if (config.port === 0 && config.advertisedPort === 0) node.port = address.port;
-    return new Broker(config, cluster, coordinator, server, address, logs, owned);
+    return new Broker(config, cluster, coordinator, server, address, transactions, logs, owned);
   }
 
   async close(): Promise<void> {
     this.coordinator.shutdown();
     await this.server.close();
+    await this.transactions.close();
     await this.owned?.close();
   }
 }

@@ -43,16 +43,20 @@ export {
 export { clusterHandlers } from './handlers/cluster-handlers.js';
 export type { BrokerNode, GroupHandlerContext } from './handlers/context.js';
 export { groupHandlers } from './handlers/group-handlers.js';
+export type { TxnHandlerContext } from './handlers/txn-context.js';
+export { txnHandlers } from './handlers/txn-handlers.js';
 export {
   decodeOffsetKey,
   decodeOffsetValue,
   encodeOffsetKey,
   encodeOffsetValue,
+  groupPartition,
   LogOffsetStore,
   OFFSETS_TOPIC,
 } from './log-offset-store.js';
 export type {
   AbortedTransaction,
+  ActiveProducer,
   AppendResult,
   LogStore,
   PartitionLogPort,
@@ -84,3 +88,28 @@ export {
   type KafkaServerOptions,
   type RequestOf,
 } from './server.js';
+export {
+  type CoordinatorLimits,
+  decodeTxnKey,
+  decodeTxnValue,
+  encodeTxnKey,
+  encodeTxnValue,
+  logMarkerWriter,
+  type MarkerWriter,
+  openTxnStateLog,
+  PartitionTxnStateLog,
+  PendingTxnOffsets,
+  step as txnStep,
+  type TopicPartition,
+  TransactionCoordinator,
+  TXN_STATE_NAMES,
+  TXN_STATE_TOPIC,
+  type TxnCoordinatorOptions,
+  TxnError,
+  type TxnLogRecord,
+  type TxnMetadata,
+  type TxnOffsetSink,
+  type TxnResult,
+  TxnState,
+  type TxnStateLog,
+} from './txn/index.js';

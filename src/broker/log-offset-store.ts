@@ -1,234 +1,269 @@
 /**
- * LogOffsetStore: committed group offsets kept in the compacted internal topic
- * `__consumer_offsets` (one partition: a single node), in Kafka's record layout, so they
- * survive restarts and any Kafka tool that decodes that topic reads them:
+ * Group offsets in the compacted internal topic `__consumer_offsets`, Kafka's layout, replayed
+ * on start; with transactional offsets (TxnOffsetCommit) as Kafka stores them.
  *
- *   key   OffsetCommitKey v1    int16 1, string group, string topic, int32 partition
- *   value OffsetCommitValue v3  int16 3, int64 offset, int32 leaderEpoch, string metadata,
- *                               int64 commitTimestamp
- *   null value                  tombstone (OffsetDelete, DeleteGroups)
+ * Records: key OffsetCommitKey v1 (int16 1, group string, topic string, partition int32),
+ * value OffsetCommitValue v3 (int16 3, offset int64, leader epoch int32, metadata nullable
+ * string, commit timestamp int64); a null value deletes. A group lives in partition
+ * hash(group) mod partitions (Java's String.hashCode, as Kafka).
  *
- * Group metadata records (key v2) are not written: membership is rebuilt by clients rejoining
- * after a restart; on load they and any other key version are skipped.
+ * Transactional offsets are appended as a transactional batch with the producer's id and
+ * epoch (no sequence), so the partition's last stable offset covers them; they stay pending
+ * in memory until the transaction's marker lands in the same partition: COMMIT applies them,
+ * ABORT drops them. The coordinator writes that marker like any other (the group's partition
+ * is in the transaction through AddOffsetsToTxn) and reports it with `onMarker`. Replay does
+ * the same from the log, so after a crash the offsets of a committed transaction are there
+ * and those of an open one stay pending until the coordinator's recovery decides it.
  *
- * Durability: `commit` appends one batch holding every entry of the commit (all or none) and
- * resolves only when the log acknowledges it under the topic's flush.ms (created with 0: fsync'd,
- * whatever the broker-wide default for data topics).
- * The in-memory view is updated after that, so OffsetFetch never returns an offset that a
- * crash could lose. `open` replays the topic (after compaction: the latest value per key).
- * Commits from one event loop are appended in call order, so the replay order is commit order.
+ * Durability: every commit resolves when its append is durable under the topic's policy
+ * (flush.ms 0: fsync, group commit). Concurrency: single event loop; appends are ordered.
  */
-import { SluiceError } from '../common/index.js';
-import { decodeRecordBatch, encodeRecordBatch, readBatchHeader } from '../protocol/index.js';
-import type { LogStore } from './log-port.js';
+import {
+  ByteReader,
+  ByteWriter,
+  ControlRecordType,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  readBatchHeader,
+  readControlBatch,
+} from '../protocol/index.js';
+import type { LogStore, PartitionLogPort } from './log-port.js';
 import type { CommittedOffset, OffsetStore, TopicPartitionOffset } from './offset-store.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
-const mapKey = (topic: string, partition: number) => `${partition}\u0000${topic}`;
-
-function str(s: string): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  const out = Buffer.allocUnsafe(2 + b.length);
-  out.writeInt16BE(b.length, 0);
-  b.copy(out, 2);
-  return out;
+/** Java's String.hashCode of the group id, mod the partition count (Kafka's partitionFor). */
+export function groupPartition(groupId: string, partitions: number): number {
+  let h = 0;
+  for (let i = 0; i < groupId.length; i++) h = (Math.imul(31, h) + groupId.charCodeAt(i)) | 0;
+  return (h & 0x7fffffff) % partitions;
 }
 
-function int64(v: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  b.writeBigInt64BE(BigInt(v), 0);
-  return b;
-}
-
-/** OffsetCommitKey v1. */
 export function encodeOffsetKey(group: string, topic: string, partition: number): Buffer {
-  const v = Buffer.allocUnsafe(2);
-  v.writeInt16BE(1, 0);
-  const p = Buffer.allocUnsafe(4);
-  p.writeInt32BE(partition, 0);
-  return Buffer.concat([v, str(group), str(topic), p]);
+  return new ByteWriter(16 + group.length + topic.length)
+    .int16(1)
+    .string(group)
+    .string(topic)
+    .int32(partition)
+    .toBuffer();
 }
 
-/** OffsetCommitValue v3. */
-export function encodeOffsetValue(c: CommittedOffset): Buffer {
-  const v = Buffer.allocUnsafe(2);
-  v.writeInt16BE(3, 0);
-  const e = Buffer.allocUnsafe(4);
-  e.writeInt32BE(c.leaderEpoch, 0);
-  return Buffer.concat([v, int64(c.offset), e, str(c.metadata ?? ''), int64(c.commitTimestamp)]);
-}
-
-class Reader {
-  pos = 0;
-  constructor(private readonly b: Buffer) {}
-  i16(): number {
-    const v = this.b.readInt16BE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-  i32(): number {
-    const v = this.b.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  i64(): number {
-    const v = Number(this.b.readBigInt64BE(this.pos));
-    this.pos += 8;
-    return v;
-  }
-  str(): string {
-    const n = this.i16();
-    if (n < 0) return '';
-    const s = this.b.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
-  }
-}
-
-/** The offset key, or null for other record kinds (group metadata, unknown versions). */
 export function decodeOffsetKey(b: Buffer): { group: string; topic: string; partition: number } | null {
-  const r = new Reader(b);
-  const version = r.i16();
-  if (version !== 0 && version !== 1) return null;
-  return { group: r.str(), topic: r.str(), partition: r.i32() };
+  const r = new ByteReader(b);
+  const v = r.int16();
+  if (v !== 0 && v !== 1) return null; // group metadata records (version 2) are not offsets
+  const group = r.string() ?? '';
+  const topic = r.string() ?? '';
+  return { group, topic, partition: r.int32() };
 }
 
-/** OffsetCommitValue v0-v3. */
+export function encodeOffsetValue(v: CommittedOffset): Buffer {
+  return new ByteWriter(32)
+    .int16(3)
+    .int64n(v.offset)
+    .int32(v.leaderEpoch)
+    .string(v.metadata)
+    .int64n(v.commitTimestamp)
+    .toBuffer();
+}
+
 export function decodeOffsetValue(b: Buffer): CommittedOffset {
-  const r = new Reader(b);
-  const version = r.i16();
-  const offset = r.i64();
-  const leaderEpoch = version >= 3 ? r.i32() : -1;
-  const metadata = r.str();
-  const commitTimestamp = r.i64();
+  const r = new ByteReader(b);
+  const v = r.int16();
+  const offset = r.int64n();
+  const leaderEpoch = v >= 3 ? r.int32() : -1;
+  const metadata = r.string();
+  const commitTimestamp = r.int64n();
   return { offset, leaderEpoch, metadata, commitTimestamp };
 }
 
+type Entry = { topic: string; partition: number; value: CommittedOffset };
+const keyOf = (topic: string, partition: number) => `${partition}\u0000${topic}`;
+
 export class LogOffsetStore implements OffsetStore {
-  private readonly byGroup = new Map<
-    string,
-    Map<string, { topic: string; partition: number; value: CommittedOffset }>
-  >();
+  /** TxnOffsetSink: durable transactional offsets, decided by the marker. */
+  readonly txnSink = {
+    partitionFor: (groupId: string) => this.partitionFor(groupId),
+    stage: (pid: number, epoch: number, groupId: string, entries: readonly TopicPartitionOffset[]) =>
+      this.commitTransactional(pid, epoch, groupId, entries),
+  };
 
-  private constructor(private readonly logs: LogStore) {}
+  private readonly byGroup = new Map<string, Map<string, Entry>>();
+  /** Transactional offsets by producer id, until their marker. */
+  private readonly pending = new Map<number, { group: string; entry: Entry | null; key: string }[]>();
 
-  /** Creates `__consumer_offsets` if missing and replays it. */
-  static async open(logs: LogStore): Promise<LogOffsetStore> {
-    if (!logs.hasTopic(OFFSETS_TOPIC)) {
-      await logs.createTopic(OFFSETS_TOPIC, 1, {
-        'cleanup.policy': 'compact',
-        'segment.bytes': 100 * 1024 * 1024,
-        // commits are acknowledged after an fsync, whatever the broker's default for data topics
-        'flush.ms': 0,
-      });
-    }
-    const store = new LogOffsetStore(logs);
-    store.load();
-    return store;
+  private constructor(
+    private readonly logs: LogStore,
+    readonly partitions: number,
+  ) {}
+
+  static async open(logs: LogStore, partitions = 1): Promise<LogOffsetStore> {
+    if (!logs.hasTopic(OFFSETS_TOPIC))
+      await logs.createTopic(OFFSETS_TOPIC, partitions, { 'cleanup.policy': 'compact', 'flush.ms': 0 });
+    const actual = logs.describeTopic(OFFSETS_TOPIC).partitions;
+    const s = new LogOffsetStore(logs, actual);
+    for (let p = 0; p < actual; p++) s.replay(logs.getLog(OFFSETS_TOPIC, p));
+    return s;
   }
 
-  private load(): void {
-    const log = this.logs.getLog(OFFSETS_TOPIC, 0);
+  partitionFor(groupId: string): number {
+    return groupPartition(groupId, this.partitions);
+  }
+
+  private replay(log: PartitionLogPort): void {
     let offset = log.logStartOffset;
     while (offset < log.logEndOffset) {
-      const { records } = log.read(offset, { maxBytes: 1024 * 1024 });
+      const { records } = log.read(offset, { maxBytes: 1 << 20 });
       if (records.length === 0) break;
       let pos = 0;
+      let next = offset;
       while (pos < records.length) {
         const h = readBatchHeader(records, pos);
-        const size = 12 + h.batchLength;
-        if (h.baseOffset + h.lastOffsetDelta >= offset && !h.isControl) {
-          for (const rec of decodeRecordBatch(records, pos, false).records) {
-            if (rec.offset < offset || rec.key === null) continue;
-            this.apply(rec.key, rec.value);
+        if (h.isControl) {
+          const c = readControlBatch(records, pos);
+          this.onMarker(h.producerId, c.type === ControlRecordType.Commit);
+        } else {
+          for (const r of decodeRecordBatch(records, pos).records) {
+            if (r.key === null || r.offset < offset) continue;
+            const k = decodeOffsetKey(r.key);
+            if (k === null) continue;
+            const entry =
+              r.value === null
+                ? null
+                : { topic: k.topic, partition: k.partition, value: decodeOffsetValue(r.value) };
+            if (h.isTransactional)
+              this.stagePending(h.producerId, k.group, keyOf(k.topic, k.partition), entry);
+            else this.apply(k.group, keyOf(k.topic, k.partition), entry);
           }
         }
-        offset = Math.max(offset, h.baseOffset + h.lastOffsetDelta + 1);
-        pos += size;
+        next = h.baseOffset + h.lastOffsetDelta + 1;
+        pos += h.size;
       }
+      if (next <= offset) break;
+      offset = next;
     }
   }
 
-  private apply(key: Buffer, value: Buffer | null): void {
-    let k: ReturnType<typeof decodeOffsetKey>;
-    try {
-      k = decodeOffsetKey(key);
-    } catch {
-      return;
+  private stagePending(pid: number, group: string, key: string, entry: Entry | null): void {
+    let l = this.pending.get(pid);
+    if (l === undefined) {
+      l = [];
+      this.pending.set(pid, l);
     }
-    if (k === null) return;
-    if (value === null) {
-      this.forget(k.group, k.topic, k.partition);
-      return;
-    }
-    this.set(k.group, k.topic, k.partition, decodeOffsetValue(value));
+    l.push({ group, key, entry });
   }
 
-  private set(group: string, topic: string, partition: number, value: CommittedOffset): void {
+  private apply(group: string, key: string, entry: Entry | null): void {
     let g = this.byGroup.get(group);
+    if (entry === null) {
+      g?.delete(key);
+      return;
+    }
     if (g === undefined) {
       g = new Map();
       this.byGroup.set(group, g);
     }
-    const mk = mapKey(topic, partition);
-    g.delete(mk); // re-inserted last: `committed` lists in commit order
-    g.set(mk, { topic, partition, value });
+    g.set(key, entry);
   }
 
-  private forget(group: string, topic: string, partition: number): void {
-    const g = this.byGroup.get(group);
-    if (g === undefined) return;
-    g.delete(mapKey(topic, partition));
-    if (g.size === 0) this.byGroup.delete(group);
+  /** A transaction marker for `producerId` landed in `__consumer_offsets`. */
+  onMarker(producerId: number, commit: boolean): void {
+    const l = this.pending.get(producerId);
+    if (l === undefined) return;
+    this.pending.delete(producerId);
+    if (commit) for (const p of l) this.apply(p.group, p.key, p.entry);
   }
 
-  private async append(records: { key: Buffer; value: Buffer | null }[]): Promise<void> {
+  private async append(
+    groupId: string,
+    records: { key: Buffer; value: Buffer | null }[],
+    txn?: { producerId: number; producerEpoch: number },
+  ): Promise<void> {
     if (records.length === 0) return;
-    const now = Date.now();
+    const log = this.logs.getLog(OFFSETS_TOPIC, this.partitionFor(groupId));
     const batch = encodeRecordBatch({
-      baseTimestamp: now,
-      records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })),
+      records,
+      ...(txn === undefined
+        ? {}
+        : {
+            isTransactional: true,
+            producerId: txn.producerId,
+            producerEpoch: txn.producerEpoch,
+            baseSequence: -1,
+          }),
     });
-    const r = await this.logs.getLog(OFFSETS_TOPIC, 0).append(batch);
-    if (r.baseOffset < 0) throw new SluiceError('IO', 'offset commit was not appended');
+    await log.append(batch);
   }
 
   async commit(groupId: string, entries: readonly TopicPartitionOffset[]): Promise<void> {
     await this.append(
+      groupId,
       entries.map((e) => ({
         key: encodeOffsetKey(groupId, e.topic, e.partition),
         value: encodeOffsetValue(e.value),
       })),
     );
-    // Kafka stores null metadata as "" (the value's string is not nullable).
     for (const e of entries)
-      this.set(groupId, e.topic, e.partition, { ...e.value, metadata: e.value.metadata ?? '' });
+      this.apply(groupId, keyOf(e.topic, e.partition), {
+        topic: e.topic,
+        partition: e.partition,
+        value: { ...e.value },
+      });
+  }
+
+  /** TxnOffsetCommit: durable now, visible when the transaction commits. */
+  async commitTransactional(
+    producerId: number,
+    producerEpoch: number,
+    groupId: string,
+    entries: readonly TopicPartitionOffset[],
+  ): Promise<void> {
+    await this.append(
+      groupId,
+      entries.map((e) => ({
+        key: encodeOffsetKey(groupId, e.topic, e.partition),
+        value: encodeOffsetValue(e.value),
+      })),
+      { producerId, producerEpoch },
+    );
+    for (const e of entries)
+      this.stagePending(producerId, groupId, keyOf(e.topic, e.partition), {
+        topic: e.topic,
+        partition: e.partition,
+        value: { ...e.value },
+      });
+  }
+
+  /** Whether a transaction has offsets pending for this group partition (OffsetFetch require_stable). */
+  hasPending(groupId: string, topic: string, partition: number): boolean {
+    const k = keyOf(topic, partition);
+    for (const l of this.pending.values()) if (l.some((p) => p.group === groupId && p.key === k)) return true;
+    return false;
   }
 
   fetch(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
-    return this.byGroup.get(groupId)?.get(mapKey(topic, partition))?.value;
+    return this.byGroup.get(groupId)?.get(keyOf(topic, partition))?.value;
   }
 
-  committed(groupId: string): { topic: string; partition: number; value: CommittedOffset }[] {
+  committed(groupId: string): Entry[] {
     return [...(this.byGroup.get(groupId)?.values() ?? [])];
   }
 
   async delete(groupId: string, topic: string, partition: number): Promise<void> {
-    if (this.fetch(groupId, topic, partition) === undefined) return;
-    await this.append([{ key: encodeOffsetKey(groupId, topic, partition), value: null }]);
-    this.forget(groupId, topic, partition);
+    await this.append(groupId, [{ key: encodeOffsetKey(groupId, topic, partition), value: null }]);
+    this.apply(groupId, keyOf(topic, partition), null);
   }
 
   async deleteGroup(groupId: string): Promise<void> {
     const entries = this.committed(groupId);
     await this.append(
+      groupId,
       entries.map((e) => ({ key: encodeOffsetKey(groupId, e.topic, e.partition), value: null })),
     );
     this.byGroup.delete(groupId);
   }
 
   groups(): string[] {
-    return [...this.byGroup.keys()];
+    return [...this.byGroup.keys()].filter((g) => (this.byGroup.get(g)?.size ?? 0) > 0);
   }
 }

@@ -11,6 +11,7 @@ import type { LogManager, PartitionLogApi } from '../log/index.js';
 
 export type {
   AbortedTransaction,
+  ActiveProducer,
   AppendResult,
   ReadResult,
   TimestampLookup,

@@ -29,6 +29,8 @@ export interface OffsetStore {
   deleteGroup(groupId: string): Promise<void>;
   /** Groups with at least one committed offset. */
   groups(): string[];
+  /** Transactional offsets for the partition await their transaction's decision. */
+  hasPending?(groupId: string, topic: string, partition: number): boolean;
 }
 
 const key = (topic: string, partition: number) => `${partition}\u0000${topic}`;

@@ -17,9 +17,12 @@
  *     baseTimestamp = now + delete.retention.ms); a later run past the horizon drops them;
  *   - aborted transactional batches are dropped; a producer's last batch, if emptied, is kept
  *     as an empty batch so its sequence state survives a rebuild from the log;
- *   - transaction markers (control batches) are kept. Kafka removes a marker once its
- *     transaction's data is gone and the horizon passed; that refinement is left to the
- *     transaction coordinator work (hook: `shouldRetainMarker`).
+ *   - transaction markers (control batches) are kept while any batch of their transaction
+ *     remains (data, or the empty batch kept for a producer's sequence state) and while the
+ *     marker is its producer's last batch. Otherwise (all data compacted away, or aborted data
+ *     dropped) the marker is rewritten with a delete horizon (now + delete.retention.ms, so a
+ *     reader already past the data still sees the marker) and dropped by a run past it, as
+ *     Kafka does (KIP-534). See `shouldRetainMarker`.
  * The cleaned file is fsynced, renamed `.swap` (commit point), then swapped in by
  * PartitionLog.swapIn in one synchronous step. See swap.ts for crash completion.
  *
@@ -53,9 +56,47 @@ const CHECKPOINT = 'cleaner-offset-checkpoint';
 const SLICE_MS = 8;
 const WRITE_BUFFER = 1024 * 1024;
 
-/** Hook for the transaction coordinator work: whether a marker batch may be dropped. */
-export function shouldRetainMarker(_h: RecordBatchHeader, _now: number): boolean {
-  return true;
+/**
+ * Whether a transaction marker batch stays in the cleaned log. `txnDataRemains`: some batch of
+ * its transaction (same producer, before it, after the previous marker) is kept by this run;
+ * `lastOfProducer`: it is the producer's last batch (kept so producer state survives a rebuild).
+ * A marker without either stays only until its delete horizon, which the caller sets on the
+ * first run that finds it so (`h.hasDeleteHorizon` false).
+ */
+export function shouldRetainMarker(
+  h: RecordBatchHeader,
+  now: number,
+  txnDataRemains: boolean,
+  lastOfProducer: boolean,
+): boolean {
+  if (txnDataRemains || lastOfProducer) return true;
+  return !h.hasDeleteHorizon || now < h.baseTimestamp;
+}
+
+/** The marker batch with a delete horizon set (records and offsets unchanged). */
+function markerWithHorizon(h: RecordBatchHeader, bytes: Buffer, horizon: number): Buffer {
+  const { records } = decodeRecordBatch(bytes, 0, false);
+  return encodeRecordBatch({
+    baseOffset: h.baseOffset,
+    partitionLeaderEpoch: h.partitionLeaderEpoch,
+    compression: 0,
+    timestampType: h.timestampType,
+    isTransactional: h.isTransactional,
+    isControl: true,
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    lastOffsetDelta: h.lastOffsetDelta,
+    maxTimestamp: h.maxTimestamp,
+    deleteHorizonMs: horizon,
+    records: records.map((r) => ({
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      timestamp: r.timestamp,
+      offsetDelta: r.offsetDelta,
+    })),
+  });
 }
 
 class AbortedIndex {
@@ -137,7 +178,8 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<number> 
     }
   }
 
-  // Pass 2: rewrite groups.
+  // Pass 2: rewrite groups. `txnKept`: producers whose current transaction has a kept batch.
+  const txnKept = new Map<number, boolean>();
   const horizon = now + c['delete.retention.ms'];
   const horizons = { min: Number.POSITIVE_INFINITY };
   let cleanedBytes = 0;
@@ -183,7 +225,21 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<number> 
         while (pos < seg.size) {
           const before = pos;
           pos = seg.forEachBatch(pos, true, (h, _p, bytes) => {
-            const out = cleanBatch(h, bytes as Buffer, latest, aborted, lastBatchOf, now, horizon, horizons);
+            let out: Buffer | null;
+            if (h.isControl) {
+              const remains = txnKept.get(h.producerId) === true;
+              txnKept.delete(h.producerId);
+              const last = lastBatchOf.get(h.producerId) === h.baseOffset;
+              if (!shouldRetainMarker(h, now, remains, last)) out = null;
+              else if (remains || last) out = bytes as Buffer;
+              else {
+                out = h.hasDeleteHorizon ? (bytes as Buffer) : markerWithHorizon(h, bytes as Buffer, horizon);
+                horizons.min = Math.min(horizons.min, h.hasDeleteHorizon ? h.baseTimestamp : horizon);
+              }
+            } else {
+              out = cleanBatch(h, bytes as Buffer, latest, aborted, lastBatchOf, now, horizon, horizons);
+              if (out !== null && h.isTransactional) txnKept.set(h.producerId, true);
+            }
             if (out !== null) emit(out === bytes ? Buffer.from(out) : out);
             return performance.now() - sliceStart < SLICE_MS;
           });
@@ -232,7 +288,6 @@ function cleanBatch(
   horizon: number,
   horizons: { min: number },
 ): Buffer | null {
-  if (h.isControl) return shouldRetainMarker(h, now) ? bytes : null;
   const keepEmpty = h.producerId >= 0 && lastBatchOf.get(h.producerId) === h.baseOffset;
   if (aborted.isAborted(h)) return keepEmpty ? emptyBatch(h) : null;
   // Fast path without building records: every record is the latest for its key and no

@@ -43,6 +43,7 @@ export { LogManager, type LogManagerOptions, type TopicDescription } from './log
 export { type OpenReport, PartitionLog, type PartitionLogOptions } from './partition-log.js';
 export {
   type AbortedTransaction,
+  type ActiveProducer,
   type AppendOrigin,
   type AppendResult,
   DEFAULT_LOG_CONFIG,

@@ -60,6 +60,7 @@ import { LogSegment } from './segment.js';
 import { completeSwaps } from './swap.js';
 import type {
   AbortedTransaction,
+  ActiveProducer,
   AppendOrigin,
   AppendResult,
   LogConfig,
@@ -367,6 +368,18 @@ export class PartitionLog implements PartitionLogApi {
     };
     await this.waitDurable();
     return result;
+  }
+
+  /** Producers with state in this partition (DescribeProducers). */
+  activeProducers(): ActiveProducer[] {
+    return this.producerState.entries().map((e) => ({
+      producerId: e.producerId,
+      producerEpoch: e.epoch,
+      lastSequence: e.batches[e.batches.length - 1]?.lastSeq ?? -1,
+      lastTimestamp: e.lastTimestamp,
+      coordinatorEpoch: e.coordinatorEpoch,
+      currentTxnStartOffset: e.txnFirstOffset,
+    }));
   }
 
   appendTxnMarker(

@@ -71,6 +71,11 @@ export class ProducerStateManager {
 
   constructor(private readonly dir: string) {}
 
+  /** Every known producer (copies), for DescribeProducers. */
+  entries(): ProducerEntry[] {
+    return [...this.producers.values()].map(cloneEntry);
+  }
+
   get(producerId: number): ProducerEntry | undefined {
     return this.producers.get(producerId);
   }

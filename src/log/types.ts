@@ -141,6 +141,8 @@ export interface PartitionLogApi {
     commit: boolean,
     coordinatorEpoch: number,
   ): Promise<AppendResult>;
+  /** Producers with state in this partition (DescribeProducers). */
+  activeProducers(): ActiveProducer[];
   /** Whole batches from the one containing `offset`; OFFSET_OUT_OF_RANGE outside [logStart, logEnd]. */
   read(offset: number, options: ReadOptions): ReadResult;
   /** Aborted transactions overlapping [fromOffset, toOffset), for read_committed fetches. */
@@ -160,4 +162,15 @@ export interface PartitionLogApi {
   updateConfig(config: Partial<LogConfig>): void;
   /** Flushes, writes indexes, producer snapshot and the clean-shutdown marker. */
   close(): Promise<void>;
+}
+
+/** A producer known to one partition: idempotence and open-transaction state (DescribeProducers). */
+export interface ActiveProducer {
+  producerId: number;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: number;
+  coordinatorEpoch: number;
+  /** First offset of its open transaction, -1 if none. */
+  currentTxnStartOffset: number;
 }

@@ -1,6 +1,7 @@
 /** The handler table for the data plane and topic administration, over a Cluster. */
 import type { Cluster } from '../cluster.js';
 import type { HandlerTable } from '../server.js';
+import type { TransactionCoordinator } from '../txn/coordinator.js';
 import { produceHandler } from './00-produce.js';
 import { fetchHandler } from './01-fetch.js';
 import { listOffsetsHandler } from './02-list-offsets.js';
@@ -15,7 +16,7 @@ import { createPartitionsHandler } from './37-create-partitions.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 
-export function clusterHandlers(cluster: Cluster): HandlerTable {
+export function clusterHandlers(cluster: Cluster, txn?: TransactionCoordinator): HandlerTable {
   return {
     0: produceHandler(cluster),
     1: fetchHandler(cluster),
@@ -24,7 +25,7 @@ export function clusterHandlers(cluster: Cluster): HandlerTable {
     19: createTopicsHandler(cluster),
     20: deleteTopicsHandler(cluster),
     21: deleteRecordsHandler(cluster),
-    22: initProducerIdHandler(cluster),
+    22: initProducerIdHandler(cluster, txn),
     32: describeConfigsHandler(cluster),
     33: alterConfigsHandler(cluster),
     37: createPartitionsHandler(cluster),
