@@ -43,13 +43,6 @@ const N100 = Number(process.env.BENCH_N100 ?? 1_000_000);
 const N1K = Number(process.env.BENCH_N1K ?? 250_000);
 const LAT_S = Number(process.env.BENCH_LAT_S ?? 5);
 const PROFILE = process.env.BENCH_PROFILE;
-// librdkafka leaves Nagle's algorithm on by default (socket.nagle.disable=false), unlike
-// Kafka's Java client, which sets TCP_NODELAY. With Nagle on, a small request written behind
-// an unacknowledged one waits for the peer's delayed ACK (~40 ms on Linux loopback), which
-// dominates p99. Low-latency librdkafka deployments turn it off; BENCH_CLIENT_NODELAY=0
-// measures librdkafka's default instead. The broker always sets TCP_NODELAY.
-const CLIENT_SOCKET: Record<string, boolean> =
-  process.env.BENCH_CLIENT_NODELAY === '0' ? {} : { 'socket.nagle.disable': true };
 const MB = 1e6;
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-broker-'));
@@ -97,7 +90,6 @@ async function connected(client: Native): Promise<void> {
 async function produce(bootstrap: string, topic: string, n: number, size: number, acks: number) {
   const p = new Producer({
     'bootstrap.servers': bootstrap,
-    ...CLIENT_SOCKET,
     acks,
     'linger.ms': 5,
     'batch.num.messages': 10_000,
@@ -133,7 +125,6 @@ async function consume(bootstrap: string, topic: string, n: number, size: number
   const c = new KafkaConsumer(
     {
       'bootstrap.servers': bootstrap,
-      ...CLIENT_SOCKET,
       'group.id': `bench-${topic}-${Date.now()}`,
       'enable.auto.commit': false,
       'fetch.max.bytes': 64 * 1024 * 1024,
@@ -161,7 +152,6 @@ async function latency(bootstrap: string, topic: string) {
   const c = new KafkaConsumer(
     {
       'bootstrap.servers': bootstrap,
-      ...CLIENT_SOCKET,
       'group.id': `bench-lat-${Date.now()}`,
       'enable.auto.commit': false,
       'fetch.wait.max.ms': Number(process.env.BENCH_FETCH_WAIT_MS ?? 100),
@@ -193,7 +183,6 @@ async function latency(bootstrap: string, topic: string) {
   })();
   const p = new Producer({
     'bootstrap.servers': bootstrap,
-    ...CLIENT_SOCKET,
     acks: 1,
     'linger.ms': 0,
     'batch.num.messages': 10_000,
