@@ -46,6 +46,36 @@ export interface SourceSpec {
   readonly ingestionTime?: boolean;
 }
 
+/**
+ * Replaces each record's value with `convert(value)`, in place, keeping batch order; a record
+ * whose conversion throws is dropped from the batch and handed to `onError`. The try sits
+ * outside the per-record loop (re-entered after a failure), so the common path has no
+ * per-record try/catch. Returns the same (shortened) array.
+ */
+function convertValues(
+  batch: StreamRecord[],
+  convert: (value: unknown) => unknown,
+  onError: (record: StreamRecord, error: unknown) => void,
+): StreamRecord[] {
+  const n = batch.length;
+  let i = 0;
+  let j = 0;
+  while (i < n) {
+    try {
+      for (; i < n; i++) {
+        const r = batch[i];
+        r.value = convert(r.value);
+        batch[j++] = r;
+      }
+    } catch (e) {
+      onError(batch[i], e);
+      i++;
+    }
+  }
+  batch.length = j;
+  return batch;
+}
+
 export class SourceOperator extends Operator {
   tracker!: WatermarkTracker;
   private emittedIdle = false;
@@ -172,28 +202,17 @@ export class SourceOperator extends Operator {
 
   private deserialize(batch: StreamRecord[]): StreamRecord[] {
     const d = this.spec.deserializer as Deserializer<unknown>;
-    let j = 0;
-    let i = 0;
-    const n = batch.length;
-    while (i < n) {
-      try {
-        for (; i < n; i++) {
-          const r = batch[i];
-          r.value = d.deserialize(r.value as Uint8Array);
-          batch[j++] = r;
-        }
-      } catch (e) {
+    return convertValues(
+      batch,
+      (v) => d.deserialize(v as Uint8Array),
+      (r, e) =>
         this.ctx.deadLetter(
           'deserialize',
           this.name,
-          batch[i],
+          r,
           new SluiceError('DESERIALIZATION', `cannot deserialize: ${errorMessage(e)}`, { cause: e }),
-        );
-        i++;
-      }
-    }
-    batch.length = j;
-    return batch;
+        ),
+    );
   }
 
   private extractKeys(batch: StreamRecord[]): StreamRecord[] {
@@ -430,27 +449,17 @@ export class SinkOperator extends Operator {
   process(batch: StreamRecord[]): void {
     const ser = this.serializer;
     if (ser !== undefined) {
-      const n = batch.length;
-      let i = 0;
-      let j = 0;
-      while (i < n) {
-        try {
-          for (; i < n; i++) {
-            const r = batch[i];
-            r.value = ser.serialize(r.value);
-            batch[j++] = r;
-          }
-        } catch (e) {
+      convertValues(
+        batch,
+        (v) => ser.serialize(v),
+        (r, e) =>
           this.ctx.deadLetter(
             'sink',
             this.name,
-            batch[i],
+            r,
             new SluiceError('SERIALIZATION', `cannot serialize: ${errorMessage(e)}`, { cause: e }),
-          );
-          i++;
-        }
-      }
-      batch.length = j;
+          ),
+      );
     }
     this.recordsOut += batch.length;
     this.sink.write(batch);

@@ -658,32 +658,33 @@ function dayStats(distinct: boolean): AggregateFunction<Bid, DayStats, DayStats>
 const dayOf = (start: number) => new Date(start).toISOString().slice(0, 10);
 const sizes = (s: Set<number>[] | null) => (s === null ? [0, 0, 0, 0] : s.map((x) => x.size));
 
+/** The per-band counts q15 and q16 both report: bids, distinct bidders, distinct auctions. */
+function bandCounts(s: DayStats) {
+  const [tb, r1b, r2b, r3b] = sizes(s.bidders);
+  const [ta, r1a, r2a, r3a] = sizes(s.auctions);
+  return {
+    total_bids: s.bids[0],
+    rank1_bids: s.bids[1],
+    rank2_bids: s.bids[2],
+    rank3_bids: s.bids[3],
+    total_bidders: tb,
+    rank1_bidders: r1b,
+    rank2_bidders: r2b,
+    rank3_bidders: r3b,
+    total_auctions: ta,
+    rank1_auctions: r1a,
+    rank2_auctions: r2a,
+    rank3_auctions: r3a,
+  };
+}
+
 /** q15: bidding statistics per day (counts and distinct bidders/auctions per price band). */
 export const q15: QueryBuilder = (app, ctx) =>
   bids(app, ctx)
     .keyBy((b) => Math.floor(b.dateTime / DAY_MS))
     .window(tumbling(DAY_MS))
     .aggregate(dayStats(true))
-    .map((w) => {
-      const s = w.value;
-      const [tb, r1b, r2b, r3b] = sizes(s.bidders);
-      const [ta, r1a, r2a, r3a] = sizes(s.auctions);
-      return {
-        day: dayOf(w.window.start),
-        total_bids: s.bids[0],
-        rank1_bids: s.bids[1],
-        rank2_bids: s.bids[2],
-        rank3_bids: s.bids[3],
-        total_bidders: tb,
-        rank1_bidders: r1b,
-        rank2_bidders: r2b,
-        rank3_bidders: r3b,
-        total_auctions: ta,
-        rank1_auctions: r1a,
-        rank2_auctions: r2a,
-        rank3_auctions: r3a,
-      };
-    })
+    .map((w) => ({ day: dayOf(w.window.start), ...bandCounts(w.value) }))
     .to('out');
 
 /** q16: channel statistics per day (q15 per channel, plus the day's latest minute). */
@@ -692,28 +693,12 @@ export const q16: QueryBuilder = (app, ctx) =>
     .keyBy((b) => b.channel)
     .window(tumbling(DAY_MS))
     .aggregate(dayStats(true))
-    .map((w) => {
-      const s = w.value;
-      const [tb, r1b, r2b, r3b] = sizes(s.bidders);
-      const [ta, r1a, r2a, r3a] = sizes(s.auctions);
-      return {
-        channel: w.key,
-        day: dayOf(w.window.start),
-        minute: new Date(s.last).toISOString().slice(11, 16),
-        total_bids: s.bids[0],
-        rank1_bids: s.bids[1],
-        rank2_bids: s.bids[2],
-        rank3_bids: s.bids[3],
-        total_bidders: tb,
-        rank1_bidders: r1b,
-        rank2_bidders: r2b,
-        rank3_bidders: r3b,
-        total_auctions: ta,
-        rank1_auctions: r1a,
-        rank2_auctions: r2a,
-        rank3_auctions: r3a,
-      };
-    })
+    .map((w) => ({
+      channel: w.key,
+      day: dayOf(w.window.start),
+      minute: new Date(w.value.last).toISOString().slice(11, 16),
+      ...bandCounts(w.value),
+    }))
     .to('out');
 
 /** q17: auction statistics per day (counts per price band, min/max/avg/sum of prices). */
