@@ -3,7 +3,9 @@
  * of the same events (the same keys and JSON values, one `key<TAB>value` line each, from a
  * file) through the same producer core. The ratio says what generating costs over reading
  * lines; both are the CLI binary as a child process, the broker runs in this process (port 0,
- * temporary data directory, default flush policy). Reps are interleaved; medians reported.
+ * temporary data directory). The broker leaves fsync to the OS (flush.ms −1, as bench/broker.ts
+ * does by default; BENCH_FLUSH_MS=0 fsyncs before every ack), so the client path is measured
+ * rather than the disk. Reps are interleaved; medians reported.
  *
  *   node --import tsx bench/nexmark/datagen.ts [events=500000] [reps=3]
  *
@@ -44,9 +46,13 @@ async function sluice(args: string[]): Promise<{ rate: number; seconds: number }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const broker = await Broker.start(
-  resolveBrokerConfig({ file: {}, flags: { host: '127.0.0.1', port: 0, dataDir: join(work, 'data') } }),
-);
+const FLUSH_MS = Number(process.env.BENCH_FLUSH_MS ?? -1);
+const config = resolveBrokerConfig({
+  file: {},
+  flags: { host: '127.0.0.1', port: 0, dataDir: join(work, 'data') },
+});
+config.topicDefaults['flush.ms'] = FLUSH_MS;
+const broker = await Broker.start(config);
 try {
   const bootstrap = `127.0.0.1:${broker.address.port}`;
   // The baseline's input: the same events, as `key<TAB>value` lines.
@@ -91,6 +97,7 @@ try {
     JSON.stringify({
       name: 'nexmark-datagen',
       events: N,
+      brokerFlushMs: FLUSH_MS,
       datagen: { eventsPerSecond: datagen, median: median(datagen) },
       baseline: {
         what: 'sluice produce of the same keys and values from a file',
