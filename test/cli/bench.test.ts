@@ -35,6 +35,22 @@ describe('sluice bench nexmark', () => {
     assert.ok(lines[0].outputs > 0 && lines[0].outputs < 20000);
   });
 
+  it('runs q10 (rows written as files, counted) and q13 (generated side input)', async () => {
+    const r = await cli('bench', 'nexmark', '--query', 'q10', '--query', 'q13', '--events', '20000');
+    assert.equal(r.code, EXIT_OK, r.err);
+    const [q10, q13] = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(q10.query, 'q10');
+    assert.equal(q13.query, 'q13');
+    // Every bid is logged by q10 and finds its side-input row (keys 0 … 9 999) in q13.
+    assert.ok(q10.outputs > 15_000 && q10.outputs < 20_000);
+    assert.equal(q13.outputs, q10.outputs);
+    assert.ok(q10.outputBytes > q10.outputs * 50 && q10.outputFiles >= 1);
+    assert.ok(q13.eventsPerCpuSecond > 0 && q13.flinkPerCore === null);
+  });
+
   it('rejects an unknown query', async () => {
     const r = await cli('bench', 'nexmark', '--query', 'q99');
     assert.equal(r.code, EXIT_USAGE);

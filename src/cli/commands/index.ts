@@ -7,6 +7,7 @@ import { registerBenchCommands } from './bench.js';
 import { registerBrokerCommand } from './broker.js';
 import { registerCdcCommands } from './cdc.js';
 import { registerConsumeCommand } from './consume.js';
+import { registerDatagenCommands } from './datagen.js';
 import { registerGroupsCommands } from './groups.js';
 import { registerProduceCommand } from './produce.js';
 import { registerRegistryCommands } from './registry.js';
@@ -22,5 +23,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerGroupsCommands,
   registerRegistryCommands,
   registerCdcCommands,
+  registerDatagenCommands,
   registerBenchCommands,
 ];

@@ -6,11 +6,12 @@
  * --parse-headers reads per-record headers from the start of each line (`k=v,k=v<TAB>`, the
  * format `sluice consume --print-headers` writes, so a topic can be copied through a pipe;
  * header keys or values containing ',', '=' or a tab do not survive that text form). The
- * librdkafka producer batches and compresses; the command waits for every delivery report
- * before it prints its summary to stderr (records, bytes, seconds, rate), so exit 0 means the
- * cluster acknowledged every record at the requested --acks. A progress bar (cli-progress, on
- * stderr) is shown for a file (--file or stdin redirected from one) when stderr is a TTY, or
- * always with --progress; a pipe has no known size and gets only the summary.
+ * librdkafka producer (cli/producer.ts, shared with `sluice datagen`) batches and compresses;
+ * the command waits for every delivery report before it prints its summary to stderr
+ * (records, bytes, seconds, rate), so exit 0 means the cluster acknowledged every record at
+ * the requested --acks. A progress bar (cli-progress, on stderr) is shown for a file (--file
+ * or stdin redirected from one) when stderr is a TTY, or always with --progress; a pipe has
+ * no known size and gets only the summary.
  *
  * Bounded: the cluster must answer within --timeout before anything is read, and a record not
  * delivered within max(3 × --timeout, 30 s) fails the command (exit 1) instead of hanging.
@@ -18,7 +19,6 @@
 import { createReadStream, fstatSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import ck from '@confluentinc/kafka-javascript';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { SluiceError } from '../../common/index.js';
@@ -29,19 +29,15 @@ import {
   err,
   parseKeyValue,
   parseNonNegativeInt,
-  rdkafkaConfig,
-  translateError,
-  withAdmin,
 } from '../kafka-client.js';
-
-const { RdKafka } = ck;
+import { CliProducer, COMPRESSION_CHOICES, type Compression } from '../producer.js';
 
 interface ProduceOpts extends ClientOptions {
   file?: string;
   keySeparator?: string;
   header?: [string, string][];
   partition?: number;
-  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  compression: Compression;
   acks: '0' | '1' | 'all';
   progress?: boolean;
   parseHeaders?: boolean;
@@ -79,9 +75,7 @@ export function registerProduceCommand(program: Command): void {
         parseNonNegativeInt,
       )
       .addOption(
-        new Option('--compression <codec>', 'compression codec')
-          .choices(['none', 'gzip', 'snappy', 'lz4', 'zstd'])
-          .default('none'),
+        new Option('--compression <codec>', 'compression codec').choices(COMPRESSION_CHOICES).default('none'),
       )
       .addOption(
         new Option('--acks <acks>', 'acknowledgements to wait for').choices(['0', '1', 'all']).default('all'),
@@ -124,36 +118,13 @@ Examples:
         // No stdin (closed): nothing to size.
       }
     }
-    // Fail fast (and bounded) when the cluster is unreachable, before reading any input.
-    await withAdmin(opts, async () => undefined);
-
+    // Fails fast (and bounded) when the cluster is unreachable, before reading any input.
+    const producer = await CliProducer.open(opts, {
+      topic,
+      acks: opts.acks,
+      compression: opts.compression,
+    });
     const headers: { [k: string]: Buffer }[] = (opts.header ?? []).map(([k, v]) => ({ [k]: Buffer.from(v) }));
-    const deliveryTimeout = Math.max(3 * opts.timeout, 30_000);
-    const producer = new RdKafka.Producer({
-      ...rdkafkaConfig(opts),
-      dr_cb: true,
-      acks: opts.acks === 'all' ? -1 : Number(opts.acks),
-      'compression.codec': opts.compression,
-      'linger.ms': 5,
-      'batch.num.messages': 10_000,
-      'queue.buffering.max.messages': 100_000,
-      'message.timeout.ms': deliveryTimeout,
-      // A topic the cluster neither has nor auto-creates fails within --timeout, not 30 s.
-      'topic.metadata.propagation.max.ms': opts.timeout,
-    } as never);
-    let delivered = 0;
-    let failure: SluiceError | undefined;
-    producer.on('delivery-report', (e) => {
-      if (e) failure ??= translateError(e, opts, `produce to '${topic}'`, topic);
-      else delivered++;
-    });
-    await new Promise<void>((resolve, reject) => {
-      producer.once('ready', () => resolve());
-      producer.connect({ timeout: opts.timeout } as never, (e) => {
-        if (e) reject(translateError(e, opts, 'connect producer', topic));
-      });
-    });
-    producer.setPollInterval(20);
 
     const showBar =
       total !== undefined && total > 0 && (opts.progress === true || process.stderr.isTTY === true);
@@ -170,14 +141,12 @@ Examples:
     bar?.start(total ?? 0, 0, { records: 0 });
 
     const started = process.hrtime.bigint();
-    let sent = 0;
-    let bytes = 0;
     let lineNo = 0;
     try {
       const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
       for await (const raw of lines) {
         lineNo++;
-        if (failure) break;
+        if (producer.failed) break;
         let line = raw;
         let recordHeaders = headers;
         if (opts.parseHeaders === true) {
@@ -204,45 +173,20 @@ Examples:
         } else {
           value = Buffer.from(line);
         }
-        for (;;) {
-          try {
-            producer.produce(topic, opts.partition ?? null, value, key, Date.now(), undefined, recordHeaders);
-            break;
-          } catch (e) {
-            // Queue full: let delivery reports drain it.
-            const code = (e as { code?: number }).code;
-            if (code === -190)
-              throw new SluiceError('NOT_FOUND', `topic '${topic}' has no partition ${opts.partition}`);
-            if (code !== -184) throw translateError(e, opts, `produce to '${topic}'`, topic);
-            await new Promise((r) => setTimeout(r, 10));
-          }
-        }
-        sent++;
-        bytes += value.length + (key?.length ?? 0);
-        if (bar !== undefined && (sent & 1023) === 0) bar.update(bytes + sent, { records: sent });
+        const wait = producer.send(opts.partition ?? null, value, key, Date.now(), recordHeaders);
+        if (wait !== undefined) await wait;
+        if (bar !== undefined && (producer.sent & 1023) === 0)
+          bar.update(producer.bytes + producer.sent, { records: producer.sent });
       }
-      await new Promise<void>((resolve, reject) => {
-        producer.flush(deliveryTimeout, (e) =>
-          e ? reject(translateError(e, opts, 'flush', topic)) : resolve(),
-        );
-      });
-      // Delivery reports arrive on the poll interval after flush returns.
-      const deadline = Date.now() + opts.timeout;
-      while (delivered < sent && !failure && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 10));
+      await producer.finish();
     } finally {
       if (bar !== undefined) {
-        bar.update(total ?? 0, { records: sent });
+        bar.update(total ?? 0, { records: producer.sent });
         bar.stop();
       }
-      await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+      await producer.close();
     }
-    if (failure) throw failure;
-    if (delivered < sent)
-      throw new SluiceError(
-        'TIMEOUT',
-        `${sent - delivered} of ${sent} records were not acknowledged in time`,
-      );
+    const { sent, bytes } = producer;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const rate = seconds > 0 ? Math.round(sent / seconds) : sent;
     err(

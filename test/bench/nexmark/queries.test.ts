@@ -5,18 +5,34 @@
  * events) and out of order (groups of 64, 20 000 events), at 400 and 1 000 events/s of event
  * time so the runs span many windows. q4, q6, q18 and q19 produce updating results (upserts): the last
  * value per key is compared. q12 runs on the driver's injected processing clock.
+ *
+ * q10's rows (with their dt/hm partition fields) are compared here; the files its FileSink writes
+ * are checked in file-queries.test.ts. q13's side input is a CSV file written by the test (keys
+ * 0 … 9 999 except multiples of 7, so the inner join drops bids; values with commas and quotes):
+ * Sluice reads it with the file connector and pipes it into the table input before the events;
+ * DuckDB reads the same file with its own CSV reader.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
+  csvLine,
   type NexmarkEvent,
   NexmarkGenerator,
   nexmarkWatermark,
   QUERIES,
+  QUERY_IO,
+  readCsvRows,
 } from '../../../src/connectors/index.js';
 import { StreamApp, TestDriver } from '../../../src/stream/index.js';
-import { loadEvents, REFERENCE_SQL } from './reference.js';
+import { loadEvents, loadSideInput, REFERENCE_SQL } from './reference.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-nexmark-test-'));
+const sideInputPath = join(dir, 'side_input.csv');
+let sideInput: Record<string, unknown>[] = [];
 
 function canonical(rows: readonly Record<string, unknown>[], columns: readonly string[]): string[] {
   return rows
@@ -57,6 +73,13 @@ const datasets: Dataset[] = [
 const SIZES = [30_000, 20_000];
 
 before(async () => {
+  let text = '';
+  for (let k = 0; k < 10_000; k++) {
+    if (k % 7 !== 0)
+      text += csvLine({ key: k, value: k % 5 === 0 ? `v"${k}", x` : `v${k}` }, ['key', 'value']);
+  }
+  writeFileSync(sideInputPath, text);
+  sideInput = readCsvRows(sideInputPath, QUERY_IO.q13.sideInput?.columns ?? []);
   for (let i = 0; i < datasets.length; i++) {
     const d = datasets[i];
     d.events = new Array(SIZES[i]);
@@ -65,6 +88,7 @@ before(async () => {
     d.db = await DuckDBInstance.create(':memory:');
     d.conn = await d.db.connect();
     await loadEvents(d.conn, d.events);
+    await loadSideInput(d.conn, sideInputPath);
   }
 });
 
@@ -73,12 +97,17 @@ after(() => {
     d.conn?.closeSync();
     d.db?.closeSync();
   }
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function runQuery(q: string, d: Dataset): Record<string, unknown>[] {
   const app = new StreamApp(`nexmark-${q}`);
   const out = QUERIES[q](app, { watermark: nexmarkWatermark(d.gen) });
   const driver = new TestDriver(app);
+  // A bounded side input (q13) is loaded whole before the stream.
+  const side = QUERY_IO[q]?.sideInput;
+  if (side !== undefined)
+    driver.input(side.input).pipeAll(sideInput.map((value) => ({ value, timestamp: 0 })));
   const input = driver.input<NexmarkEvent>('nexmark');
   for (let i = 0; i < d.events.length; i += 250) {
     input.pipeAll(d.events.slice(i, i + 250).map((e) => ({ value: e, timestamp: e.dateTime })));

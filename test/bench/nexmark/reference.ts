@@ -4,6 +4,8 @@
  * bid at, for q12) and states each query in SQL with the semantics documented in
  * src/connectors/datagen/nexmark/queries (windows [start, end) aligned to the epoch, sessions
  * merge when consecutive bids are ≤ gap apart, joins within [a.dateTime, a.expires]).
+ * q13 also needs the table side_input (key BIGINT, value VARCHAR): loadSideInput reads the
+ * CSV file the query's input is fed from.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AUCTION, BID, type NexmarkEvent, PERSON } from '../../../src/connectors/index.js';
@@ -64,6 +66,12 @@ export async function loadEvents(
   }
 }
 
+/** side_input as DuckDB reads the CSV file itself (its own parser, not Sluice's). */
+export async function loadSideInput(conn: DuckDBConnection, path: string) {
+  await conn.run(`CREATE OR REPLACE TABLE side_input AS SELECT * FROM read_csv('${path.replace(/'/g, "''")}',
+    header = false, columns = {'key': 'BIGINT', 'value': 'VARCHAR'})`);
+}
+
 const EUR = 'CAST(0.908 AS DOUBLE) * price';
 const WIN_JOIN =
   'FROM auction a JOIN bid b ON a.id = b.auction AND b.dateTime BETWEEN a.dateTime AND a.expires';
@@ -108,6 +116,8 @@ export const REFERENCE_SQL: Readonly<Record<string, string>> = {
          SELECT a.id, a.seller, a.category, a.expires, b.auction, b.bidder, b.price, b.dateTime AS bidDateTime,
            row_number() OVER (PARTITION BY a.id ORDER BY b.price DESC, b.dateTime ASC) AS rn ${WIN_JOIN}
        ) WHERE rn = 1`,
+  q10: `SELECT auction, bidder, price, dateTime, extra, strftime(epoch_ms(dateTime), '%Y-%m-%d') AS dt,
+          strftime(epoch_ms(dateTime), '%H:%M') AS hm FROM bid`,
   q11: `WITH o AS (SELECT bidder, dateTime,
            CASE WHEN dateTime - lag(dateTime) OVER (PARTITION BY bidder ORDER BY dateTime) <= 10000 THEN 0 ELSE 1 END AS brk
          FROM bid),
@@ -117,6 +127,7 @@ export const REFERENCE_SQL: Readonly<Record<string, string>> = {
        FROM s GROUP BY bidder, sid`,
   q12: `SELECT bidder, count(*) AS bidCount, (ptime // 10000) * 10000 AS starttime, (ptime // 10000) * 10000 + 10000 AS endtime
         FROM bid GROUP BY bidder, ptime // 10000`,
+  q13: `SELECT b.auction, b.bidder, b.price, b.dateTime, s.value FROM bid b JOIN side_input s ON b.auction % 10000 = s.key`,
   q14: `SELECT auction, bidder, ${EUR} AS price,
           CASE WHEN hour(epoch_ms(dateTime)) BETWEEN 8 AND 18 THEN 'dayTime'
                WHEN hour(epoch_ms(dateTime)) <= 6 OR hour(epoch_ms(dateTime)) >= 20 THEN 'nightTime'

@@ -27,6 +27,7 @@ import {
   tumbling,
   type WatermarkStrategy,
 } from '../../../../stream/index.js';
+import type { CsvColumn, FileSinkOptions } from '../../../file/index.js';
 import {
   type Auction,
   BID,
@@ -144,6 +145,88 @@ export const q22: QueryBuilder = (app, ctx) =>
       };
     })
     .to('out');
+
+export interface Q10Row {
+  auction: number;
+  bidder: number;
+  price: number;
+  dateTime: number;
+  extra: string;
+  /** UTC day of dateTime, yyyy-MM-dd (the first partition level). */
+  dt: string;
+  /** UTC hour and minute of dateTime, HH:mm (the second partition level). */
+  hm: string;
+}
+
+/**
+ * q10: log bids to a file system, partitioned by day and minute (Flink's PARTITIONED BY (dt,
+ * hm) filesystem sink, CSV). The rows carry dt and hm; the runner's FileSink (QUERY_IO.q10)
+ * turns them into directories. Formatting is cached per minute: consecutive bids mostly share it.
+ */
+export const q10: QueryBuilder = (app, ctx) => {
+  let minute = Number.NaN;
+  let dt = '';
+  let hm = '';
+  return bids(app, ctx)
+    .map((b): Q10Row => {
+      const m = Math.floor(b.dateTime / 60_000);
+      if (m !== minute) {
+        minute = m;
+        const iso = new Date(m * 60_000).toISOString();
+        dt = iso.slice(0, 10);
+        hm = iso.slice(11, 16);
+      }
+      return {
+        auction: b.auction,
+        bidder: b.bidder,
+        price: b.price,
+        dateTime: b.dateTime,
+        extra: b.extra,
+        dt,
+        hm,
+      };
+    })
+    .to('out');
+};
+
+/** A row of q13's side input: Flink's side_input table (key BIGINT, value VARCHAR). */
+export interface SideInputRow {
+  key: number;
+  value: string;
+}
+/** Rows in the side input Nexmark ships (keys 0 … 9 999); bids join on auction mod this. */
+export const SIDE_INPUT_ROWS = 10_000;
+
+export interface Q13Row {
+  auction: number;
+  bidder: number;
+  price: number;
+  dateTime: number;
+  value: string;
+}
+
+/**
+ * q13: bounded side input join — each bid enriched with the side input row whose key is
+ * auction mod 10 000 (Flink's lookup join on the filesystem table). The side input is the table
+ * input `side_input` (keyed by its `key` column), complete before the first bid; an inner join:
+ * a bid without a row is dropped.
+ */
+export const q13: QueryBuilder = (app, ctx) => {
+  const side = app.table<SideInputRow, number>('side_input', { key: (r) => r.key });
+  return bids(app, ctx)
+    .keyBy((b) => b.auction % SIDE_INPUT_ROWS)
+    .join(
+      side,
+      (b, s): Q13Row => ({
+        auction: b.auction,
+        bidder: b.bidder,
+        price: b.price,
+        dateTime: b.dateTime,
+        value: s.value,
+      }),
+    )
+    .to('out');
+};
 
 // ---- q3: local item suggestion (unbounded person–auction join) ------------------------------
 
@@ -735,8 +818,10 @@ export const QUERIES: Readonly<Record<string, QueryBuilder>> = {
   q7,
   q8,
   q9,
+  q10,
   q11,
   q12,
+  q13,
   q14,
   q15,
   q16,
@@ -748,10 +833,34 @@ export const QUERIES: Readonly<Record<string, QueryBuilder>> = {
   q22,
 };
 
-/** Queries not implemented, with the engine feature each would need. */
-export const UNSUPPORTED: Readonly<Record<string, string>> = {
-  q10: 'log to a file system partitioned by time: needs a file/object-store sink (none in src/stream)',
-  q13: 'bounded side input join: needs a bounded (file) table source loaded before the stream',
+/** Queries not implemented, with the engine feature each would need (none left). */
+export const UNSUPPORTED: Readonly<Record<string, string>> = {};
+
+/** What a query reads or writes besides the `nexmark` input and a counted `out`. */
+export interface QueryIo {
+  /** `out` is written as files by a FileSink with these settings (the runner picks the path). */
+  readonly fileSink?: Omit<FileSinkOptions, 'path' | 'taskId'>;
+  /** A table input loaded from a CSV file before the stream. */
+  readonly sideInput?: { readonly input: string; readonly columns: readonly CsvColumn[] };
+}
+
+export const QUERY_IO: Readonly<Record<string, QueryIo>> = {
+  q10: {
+    fileSink: {
+      format: 'csv',
+      partitionBy: ['dt', 'hm'],
+      columns: ['auction', 'bidder', 'price', 'dateTime', 'extra'],
+    },
+  },
+  q13: {
+    sideInput: {
+      input: 'side_input',
+      columns: [
+        { name: 'key', type: 'number' },
+        { name: 'value', type: 'string' },
+      ],
+    },
+  },
 };
 
 /** Flink 1.13's published throughput per core (events/s), from the nexmark project. */
