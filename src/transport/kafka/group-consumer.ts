@@ -16,8 +16,10 @@
  *   - after onRevoked / onLost, no record of that partition is returned: records of a
  *     partition revoked during this poll are dropped (its new owner reads them from the
  *     committed offset; the revoked owner committed its progress in onRevoked).
- * An assignment librdkafka reports as lost (session timeout, fenced generation:
- * `assignmentLost()` read when the event arrives) goes to onLost instead of onRevoked.
+ * An assignment librdkafka reports as lost (session timeout, max.poll.interval.ms passed,
+ * fenced generation: `assignmentLost()` read when the event arrives and again when it is
+ * handled, since an orderly revocation queued while the caller did not poll can turn into a
+ * loss meanwhile) goes to onLost instead of onRevoked.
  * A listener that throws does not stall the group: the assignment change is still applied
  * and the error is thrown by the next poll() (this poll's records are returned first, since
  * librdkafka's position already moved past them).
@@ -188,8 +190,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
       if (toPause.length > 0) this.consumer.pause(toPause);
       return;
     }
+    // A revocation queued while the member did not poll may have become a loss meanwhile
+    // (max.poll.interval.ms passed, the member left the group): a commit would be rejected.
+    const lost = e.lost || this.consumer.assignmentLost();
     try {
-      if (e.lost) await listener.onLost(e.partitions);
+      if (lost) await listener.onLost(e.partitions);
       else await listener.onRevoked(e.partitions);
     } catch (err) {
       this.listenerError ??= err;
