@@ -3,8 +3,6 @@
  * broker started here):
  *   - PartitionReader.position past transaction markers and an aborted tail equals
  *     listOffsets(latest), so a restore's "caught up" test ends;
- *   - a member that stops polling past max.poll.interval.ms gets onLost for what it still
- *     owned on its next poll (poll itself does not fail), and the group goes on without it;
  *   - a rebalance listener that throws fails the next poll() but does not stall the group;
  *   - null vs empty keys, values (kcat) and header values (kafkajs) on the wire;
  *   - misuse errors (seek of an unassigned partition, use after close).
@@ -21,8 +19,6 @@ import {
   type GroupConsumer,
   type IncomingRecord,
   type KafkaTransport,
-  type RebalanceListener,
-  type TopicPartition,
 } from '../../src/transport/index.js';
 import { startTestBroker, type TestBroker } from './broker-fixture.js';
 
@@ -74,23 +70,6 @@ describe('kafka transport: librdkafka specifics', { timeout: 180_000 }, () => {
     await b?.close();
   });
 
-  const recorder = () => {
-    const events: Array<[string, string[]]> = [];
-    const keys = (ps: readonly TopicPartition[]) => ps.map((p) => `${p.topic}:${p.partition}`).sort();
-    const listener: RebalanceListener = {
-      onAssigned: (ps) => {
-        events.push(['assigned', keys(ps)]);
-      },
-      onRevoked: (ps) => {
-        events.push(['revoked', keys(ps)]);
-      },
-      onLost: (ps) => {
-        events.push(['lost', keys(ps)]);
-      },
-    };
-    return { events, listener };
-  };
-
   it('reader position passes commit markers and an aborted tail: it reaches listOffsets(latest)', async () => {
     const topic = name('markers');
     await t.admin.ensureTopics([{ topic, partitions: 1 }]);
@@ -132,53 +111,6 @@ describe('kafka transport: librdkafka specifics', { timeout: 180_000 }, () => {
       } finally {
         await reader.close();
       }
-    }
-  });
-
-  it('a member that stops polling past max.poll.interval.ms gets onLost, and the group moves on', async () => {
-    const topic = name('lost');
-    await t.admin.ensureTopics([{ topic, partitions: 2 }]);
-    const groupId = name('lost-group');
-    const slow = recorder();
-    const other = recorder();
-    const a = t.groupConsumer({
-      groupId,
-      topics: [topic],
-      listener: slow.listener,
-      sessionTimeoutMs: 1000,
-      maxPollIntervalMs: 1500,
-    });
-    const c = t.groupConsumer({ groupId, topics: [topic], listener: other.listener, sessionTimeoutMs: 3000 });
-    try {
-      await a.start();
-      await until('the first assignment', async () => {
-        await a.poll(10, 100);
-        return a.assignment().length === 2;
-      });
-      await c.start();
-      // `a` does not poll: librdkafka leaves the group after max.poll.interval.ms; `c` takes over.
-      await until('the other member to own both partitions', async () => {
-        await c.poll(10, 100);
-        return c.assignment().length === 2;
-      });
-      await until('onLost on the slow member', async () => {
-        await a.poll(10, 100);
-        return slow.events.some(([k]) => k === 'lost');
-      });
-      // librdkafka may first report an orderly revocation (the newcomer's cooperative
-      // rebalance, queued while the member did not poll), then loses the rest when the poll
-      // interval passes: each partition is handed back exactly once, and some as lost.
-      const handedBack = (k: string) => slow.events.filter(([e]) => e === k).flatMap(([, ps]) => ps);
-      assert.ok(handedBack('lost').length > 0, `onLost was called: ${JSON.stringify(slow.events)}`);
-      assert.deepEqual(
-        [...handedBack('lost'), ...handedBack('revoked')].sort(),
-        [`${topic}:0`, `${topic}:1`],
-        'every partition is revoked or lost, once',
-      );
-      assert.deepEqual(a.assignment(), []);
-    } finally {
-      await a.close();
-      await c.close();
     }
   });
 
