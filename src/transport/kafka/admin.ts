@@ -123,8 +123,8 @@ export class KafkaAdmin implements Admin {
       try {
         await call('delete topic', 'admin', (cb) => admin.deleteTopic(topic, this.timeoutMs, cb));
       } catch (err) {
-        if (err instanceof SluiceError && err.code === 'NOT_FOUND')
-          throw new SluiceError('NOT_FOUND', `topic '${topic}' does not exist`, { cause: err });
+        // Already gone: nothing to do (idempotent, like ensureTopics).
+        if (err instanceof SluiceError && err.code === 'NOT_FOUND') continue;
         throw err;
       }
     }
