@@ -154,7 +154,8 @@ export function kafkaError(
   if (code !== undefined) {
     if (FENCED.has(code) || (code === RD.ERR__FATAL && /fenced/i.test(message))) kind = 'PRODUCER_FENCED';
     else if (code === RD.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED) kind = 'PERMISSION_DENIED';
-    else if (code === RD.ERR__STATE || code === RD.ERR_INVALID_TXN_STATE) kind = 'INVALID_TXN_STATE';
+    else if ((code === RD.ERR__STATE && context === 'producer') || code === RD.ERR_INVALID_TXN_STATE)
+      kind = 'INVALID_TXN_STATE';
     else if (TIMEOUTS.has(code)) kind = 'TIMEOUT';
     else if (NETWORK.has(code)) kind = 'NETWORK';
     else if (code === RD.ERR_REBALANCE_IN_PROGRESS) kind = 'REBALANCE_IN_PROGRESS';
