@@ -4,6 +4,16 @@
  * librdkafka). See types.ts for the contract both implementations meet.
  */
 export { createEmbeddedTransport, EmbeddedTransport } from './embedded/transport.js';
+export {
+  createKafkaTransport,
+  type KafkaConnectionOptions,
+  type KafkaSasl,
+  KafkaTransport,
+  type KafkaTransportOptions,
+  rdkafkaConnectionConfig,
+  SASL_MECHANISM_CHOICES,
+  type SaslMechanismChoice,
+} from './kafka/index.js';
 export { murmur2, partitionFor } from './partitioner.js';
 export type {
   Admin,
