@@ -36,8 +36,9 @@ export interface ProducerSettings {
   readonly compression: Compression;
   /**
    * librdkafka's partitioner for keyed records without an explicit partition. Default
-   * librdkafka's own (consistent_random, CRC32); 'murmur2_random' places keys as the Java
-   * client and Kafka Streams do (so co-partitioning with them holds).
+   * 'murmur2_random': keys land where the Java client, Kafka Streams and Sluice's stream
+   * runtime (transport's partitionFor) put them, so co-partitioning with them holds;
+   * 'consistent_random' is librdkafka's own CRC32 placement.
    */
   readonly partitioner?: 'consistent_random' | 'murmur2_random';
   /** Extra librdkafka properties (tuning). */
@@ -89,7 +90,7 @@ export class CliProducer {
       'message.timeout.ms': deliveryTimeout,
       // A topic the cluster neither has nor auto-creates fails within --timeout, not 30 s.
       'topic.metadata.propagation.max.ms': opts.timeout,
-      ...(settings.partitioner === undefined ? {} : { partitioner: settings.partitioner }),
+      partitioner: settings.partitioner ?? 'murmur2_random',
       ...settings.extra,
     } as never);
     await new Promise<void>((resolve, reject) => {

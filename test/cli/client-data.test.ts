@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ck from '@confluentinc/kafka-javascript';
 import { EXIT_OK } from '../../src/cli/index.js';
+import { partitionFor } from '../../src/transport/index.js';
 import { cli, startBroker, type TestBroker } from './client-support.js';
 
 interface JsonRecord {
@@ -149,6 +150,25 @@ describe('sluice produce / consume / groups against a real broker', { timeout: 9
     );
     r = await cli('consume', 'lines', '--from-beginning', '--max-messages', '1', '--print-headers', ...B);
     assert.equal(r.out, `source=test,batch=1\t${lines[0]?.slice(lines[0].indexOf('|') + 1)}\n`);
+  });
+
+  it("keyed records land on Kafka's murmur2 partition (as the Java client and Sluice's stream runtime place them)", async () => {
+    const lines = Array.from({ length: 300 }, (_, i) => `user-${i % 41}|v${i}`);
+    writeFileSync(join(dir, 'placed.txt'), `${lines.join('\n')}\n`);
+    let r = await cli('topics', 'create', 'placed', '--partitions', '6', ...B);
+    assert.equal(r.code, EXIT_OK, r.err);
+    r = await cli('produce', 'placed', '--file', join(dir, 'placed.txt'), '--key-separator', '|', ...B);
+    assert.equal(r.code, EXIT_OK, r.err);
+    r = await cli('consume', 'placed', '--from-beginning', '--max-messages', '300', '--format', 'json', ...B);
+    assert.equal(r.code, EXIT_OK, r.err);
+    const got = parseJsonLines(r.out);
+    assert.equal(got.length, 300);
+    const partitions = new Set<number>();
+    for (const m of got) {
+      partitions.add(m.partition as number);
+      assert.equal(m.partition, partitionFor(Buffer.from(m.key as string), 6), `key ${m.key}`);
+    }
+    assert.ok(partitions.size > 1, 'keys spread over several partitions');
   });
 
   it('per-record headers: produce --parse-headers reads what consume --print-headers writes', async () => {
