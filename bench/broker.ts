@@ -15,7 +15,7 @@
  * Beside each: the log's own append rate in the same run (PartitionLog.append of pre-encoded
  * batches of the same records, 1 MiB each, same flush.ms, no network, no broker).
  * BENCH_PROFILE=<dir> runs the broker with --cpu-prof and adds its top self-time functions.
- *   node --import tsx bench/broker.ts      (BENCH_N100=1000000 BENCH_N1K=250000)
+ *   node --import tsx bench/broker.ts      (BENCH_N100=1000000 BENCH_N1K=250000 BENCH_ONLY=latency)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -43,6 +43,8 @@ const N100 = Number(process.env.BENCH_N100 ?? 1_000_000);
 const N1K = Number(process.env.BENCH_N1K ?? 250_000);
 const LAT_S = Number(process.env.BENCH_LAT_S ?? 5);
 const PROFILE = process.env.BENCH_PROFILE;
+/** BENCH_ONLY=latency skips the throughput workloads (the latency run and its log baseline only). */
+const ONLY = process.env.BENCH_ONLY;
 const MB = 1e6;
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-broker-'));
@@ -301,10 +303,12 @@ const broker = await startBroker();
 try {
   const produceRuns: Record<string, unknown> = {};
   const consumeRuns: Record<string, unknown> = {};
-  for (const [label, size, n] of [
-    ['100B', 100, N100],
-    ['1KiB', 1024, N1K],
-  ] as const) {
+  for (const [label, size, n] of ONLY === 'latency'
+    ? []
+    : ([
+        ['100B', 100, N100],
+        ['1KiB', 1024, N1K],
+      ] as const)) {
     const log = await logAppend(n, size);
     for (const acks of [1, -1]) {
       const topic = `bench-${label}-acks${acks === -1 ? 'all' : acks}`;
