@@ -14,7 +14,8 @@
  *     second discarded), 100-byte values carrying their send time; produce-to-consume
  *     p50/p99/p999 in ms, client settings as in latency() below; then the same at a tenth of
  *     the rate, and for each window the timer lateness of an idle probe process (how long a
- *     runnable process waits for a core on this shared machine).
+ *     runnable process waits for a core on this shared machine). BENCH_LAT_BATCH caps the
+ *     records one consume call returns (default 10 000).
  * Beside each: the log's own append rate in the same run (PartitionLog.append of pre-encoded
  * batches of the same records, 1 MiB each, same flush.ms, no network, no broker).
  * BENCH_PROFILE=<dir> runs the broker with --cpu-prof and adds its top self-time functions.
@@ -46,6 +47,8 @@ const N100 = Number(process.env.BENCH_N100 ?? 1_000_000);
 const N1K = Number(process.env.BENCH_N1K ?? 250_000);
 const LAT_S = Number(process.env.BENCH_LAT_S ?? 5);
 const LAT_RATE = Number(process.env.BENCH_LAT_RATE ?? 50_000);
+/** Most records one consume call of the latency run returns (BENCH_LAT_BATCH). */
+const LAT_BATCH = Number(process.env.BENCH_LAT_BATCH ?? 10_000);
 const PROFILE = process.env.BENCH_PROFILE;
 /** BENCH_ONLY=latency skips the throughput workloads (the latency run and its log baseline only). */
 const ONLY = process.env.BENCH_ONLY;
@@ -237,7 +240,7 @@ async function latency(bootstrap: string, topic: string, rate: number, brokerPid
   const loop = (async () => {
     let idle = true;
     while (consuming) {
-      const msgs: { value: Buffer }[] = idle ? await take(1, 100) : await take(10_000, 0);
+      const msgs: { value: Buffer }[] = idle ? await take(1, 100) : await take(LAT_BATCH, 0);
       idle = msgs.length === 0;
       const now = performance.now();
       for (const m of msgs) {
