@@ -12,6 +12,7 @@
  * Beside the wall-clock ratio, append also reports CPU seconds (process.cpuUsage, all threads)
  * of both sides and their ratio: on a shared machine wall time swings with other load, CPU time
  * much less; the raw side's fsync wait is wall time only, so cpuRatio is the stricter figure.
+ * perAppendOverhead: CPU µs per append of one-record batches against validate + write alone.
  */
 import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import {
   crc32cJs,
   encodeRecordBatch,
   readBatchHeader,
+  validateBatches,
 } from '../src/protocol/index.js';
 
 const MiB = 1024 * 1024;
@@ -331,8 +333,60 @@ function crcRates(): { implementation: string; activeMbPerSec: number; jsMbPerSe
   };
 }
 
+/**
+ * The append path's own cost: CPU microseconds per append of a one-record batch (where CRC and
+ * write are tiny), against a loop doing only what Kafka requires of it (validate: CRC, header)
+ * plus the positional write. Same flush.ms; medians of REPS runs of 100 000 appends.
+ */
+async function perAppendOverhead() {
+  const n = 100_000;
+  const one = encodeRecordBatch({ records: [{ key: null, value: Buffer.alloc(100, 7), timestamp: 1 }] });
+  const logUs: number[] = [];
+  const rawUs: number[] = [];
+  for (let r = -1; r < REPS; r++) {
+    const dir = mkdtempSync(join(BASE, 'sluice-bench-'));
+    try {
+      const log = await PartitionLog.open(join(dir, 'log'), {
+        topic: 'bench',
+        partition: 0,
+        config: { 'flush.ms': 1000 },
+      });
+      let c0 = process.cpuUsage();
+      const acks: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) acks.push(log.append(Buffer.from(one)));
+      await log.flush();
+      await Promise.all(acks);
+      const logSec = cpuSince(c0);
+      await log.close();
+      c0 = process.cpuUsage();
+      const fd = openSync(join(dir, 'raw'), 'w');
+      let pos = 0;
+      for (let i = 0; i < n; i++) {
+        const b = Buffer.from(one);
+        validateBatches(b);
+        writeSync(fd, b, 0, b.length, pos);
+        pos += b.length;
+      }
+      fsyncSync(fd);
+      closeSync(fd);
+      const rawSec = cpuSince(c0);
+      if (r < 0) continue;
+      logUs.push((logSec * 1e6) / n);
+      rawUs.push((rawSec * 1e6) / n);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return {
+    appendCpuMicros: round(median(logUs)),
+    baselineValidateWriteCpuMicros: round(median(rawUs)),
+    overheadMicros: round(median(logUs.map((x, i) => x - (rawUs[i] as number)))),
+  };
+}
+
 const t0 = performance.now();
 const crc = crcRates();
+const overhead = await perAppendOverhead();
 const kib = await appendReadWorkload(1024);
 const small = await appendReadWorkload(100);
 const compaction = await compactionWorkload();
@@ -348,6 +402,7 @@ console.log(
       flushMs: 1000,
       targets: { appendVsRawWrite: 0.8, readVsRawRead: 0.6 },
       crc32c: crc,
+      perAppendOverhead: overhead,
       records1KiB: kib,
       records100B: small,
       compaction,
