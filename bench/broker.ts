@@ -10,12 +10,16 @@
  *     produce() to the end of flush() (every record acknowledged).
  *   - consume throughput: the same records read back from offset 0 (KafkaConsumer.consume in
  *     batches of 10 000).
- *   - latency: 50 000 records/s for BENCH_LAT_S seconds (default 5, first second discarded),
- *     100-byte values carrying their send time; produce-to-consume p50/p99/p999 in ms.
+ *   - latency: 50 000 records/s (BENCH_LAT_RATE) for BENCH_LAT_S seconds (default 5, first
+ *     second discarded), 100-byte values carrying their send time; produce-to-consume
+ *     p50/p99/p999 in ms, client settings as in latency() below; then the same at a tenth of
+ *     the rate, and for each window the timer lateness of an idle probe process (how long a
+ *     runnable process waits for a core on this shared machine). BENCH_LAT_BATCH caps the
+ *     records one consume call returns (default 10 000).
  * Beside each: the log's own append rate in the same run (PartitionLog.append of pre-encoded
  * batches of the same records, 1 MiB each, same flush.ms, no network, no broker).
  * BENCH_PROFILE=<dir> runs the broker with --cpu-prof and adds its top self-time functions.
- *   node --import tsx bench/broker.ts      (BENCH_N100=1000000 BENCH_N1K=250000)
+ *   node --import tsx bench/broker.ts      (BENCH_N100=1000000 BENCH_N1K=250000 BENCH_ONLY=latency)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -42,7 +46,12 @@ const FLUSH_MS = Number(process.env.BENCH_FLUSH_MS ?? -1);
 const N100 = Number(process.env.BENCH_N100 ?? 1_000_000);
 const N1K = Number(process.env.BENCH_N1K ?? 250_000);
 const LAT_S = Number(process.env.BENCH_LAT_S ?? 5);
+const LAT_RATE = Number(process.env.BENCH_LAT_RATE ?? 50_000);
+/** Most records one consume call of the latency run returns (BENCH_LAT_BATCH). */
+const LAT_BATCH = Number(process.env.BENCH_LAT_BATCH ?? 10_000);
 const PROFILE = process.env.BENCH_PROFILE;
+/** BENCH_ONLY=latency skips the throughput workloads (the latency run and its log baseline only). */
+const ONLY = process.env.BENCH_ONLY;
 const MB = 1e6;
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-broker-'));
@@ -147,8 +156,65 @@ async function consume(bootstrap: string, topic: string, n: number, size: number
   return { recordsPerSec: Math.round(n / s), MBps: round((n * size) / MB / s), seconds: round(s, 2) };
 }
 
-async function latency(bootstrap: string, topic: string) {
-  const RATE = 50_000;
+/**
+ * A process with nothing to do but a 1 ms interval timer: how late the timer fires is how long
+ * a runnable process waits for a core on this machine right now (other load), independent of
+ * Sluice. Started for a latency window, stopped with SIGTERM; prints its lateness percentiles.
+ */
+const PROBE = `
+const late = [];
+let prev = performance.now();
+const t = setInterval(() => { const n = performance.now(); late.push(n - prev - 1); prev = n; }, 1);
+process.on('SIGTERM', () => {
+  clearInterval(t);
+  late.sort((a, b) => a - b);
+  const q = (p) => Math.round(100 * Math.max(0, late[Math.min(late.length - 1, Math.floor(p * late.length))] ?? 0)) / 100;
+  process.stdout.write(JSON.stringify({ p50ms: q(0.5), p99ms: q(0.99), p999ms: q(0.999), maxMs: q(1) }));
+  process.exit(0);
+});`;
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function startProbe(): () => Promise<Record<string, number>> {
+  const child = spawn(process.execPath, ['-e', PROBE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  return async () => {
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+    return JSON.parse(out) as Record<string, number>;
+  };
+}
+
+/**
+ * Produce-to-consume latency at a fixed rate, with the client set up as a latency-sensitive
+ * application would (see README "Performance" and docs/protocol-and-broker.md):
+ *   - producer: linger.ms 0 (send at once; librdkafka still batches what queues up while a
+ *     request is in flight), acks 1.
+ *   - consumer: fetch.min.bytes 1 (the broker answers as soon as there is data: a long poll
+ *     is woken by the append), fetch.wait.max.ms 100 (only bounds an idle poll),
+ *     fetch.queue.backoff.ms 10 (librdkafka 2.x postpones fetching for this long when its local
+ *     queue is above queued.min.messages, i.e. after the application fell behind; the default
+ *     1000 turns a short stall into a second of latency).
+ *   - consumption: block for the first record (consume(1) with a 100 ms timeout), then take
+ *     only what is already queued (consume(10 000) with timeout 0). consume(n) with a timeout
+ *     keeps collecting until n records or a gap as long as the timeout, so at 50 000
+ *     records/s a 1 ms timeout never sees a gap and holds records until 10 000 (200 ms) have
+ *     gathered; that was most of the p99 measured before.
+ * socket.nagle.disable is librdkafka's default (true) since 2.x; the broker sets TCP_NODELAY.
+ */
+async function latency(bootstrap: string, topic: string, rate: number, brokerPid: number) {
   const c = new KafkaConsumer(
     {
       'bootstrap.servers': bootstrap,
@@ -156,6 +222,7 @@ async function latency(bootstrap: string, topic: string) {
       'enable.auto.commit': false,
       'fetch.wait.max.ms': Number(process.env.BENCH_FETCH_WAIT_MS ?? 100),
       'fetch.min.bytes': 1,
+      'fetch.queue.backoff.ms': 10,
     },
     { 'auto.offset.reset': 'latest' },
   );
@@ -164,15 +231,17 @@ async function latency(bootstrap: string, topic: string) {
   const samples: number[] = [];
   let received = 0;
   let warmupEnd = Number.POSITIVE_INFINITY;
-  // batches from the native queue (one JS call per batch, not per record); a batch call
-  // returns what arrived within 1 ms, so it adds at most that to a record's latency
-  c.setDefaultConsumeTimeout(1);
   let consuming = true;
+  const take = (n: number, timeoutMs: number) =>
+    new Promise<{ value: Buffer }[]>((resolve) => {
+      c.setDefaultConsumeTimeout(timeoutMs);
+      c.consume(n, (err: unknown, m: { value: Buffer }[]) => resolve(err ? [] : m));
+    });
   const loop = (async () => {
+    let idle = true;
     while (consuming) {
-      const msgs = await new Promise<{ value: Buffer }[]>((resolve) =>
-        c.consume(10_000, (err: unknown, m: { value: Buffer }[]) => resolve(err ? [] : m)),
-      );
+      const msgs: { value: Buffer }[] = idle ? await take(1, 100) : await take(LAT_BATCH, 0);
+      idle = msgs.length === 0;
       const now = performance.now();
       for (const m of msgs) {
         received++;
@@ -202,9 +271,15 @@ async function latency(bootstrap: string, topic: string) {
   const t0 = performance.now();
   warmupEnd = t0 + 1000;
   const end = t0 + LAT_S * 1000;
+  let stopProbe: (() => Promise<Record<string, number>>) | undefined;
+  let cpu0 = { client: process.cpuUsage(), broker: 0, at: 0 };
   let sent = 0;
   while (performance.now() < end) {
-    const due = Math.floor(((performance.now() - t0) / 1000) * RATE);
+    if (stopProbe === undefined && performance.now() >= warmupEnd) {
+      stopProbe = startProbe();
+      cpu0 = { client: process.cpuUsage(), broker: processCpuSeconds(brokerPid), at: performance.now() };
+    }
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
     while (sent < due) {
       const v = Buffer.from(value);
       v.writeDoubleLE(performance.now(), 0);
@@ -215,8 +290,18 @@ async function latency(bootstrap: string, topic: string) {
         break;
       }
     }
-    await new Promise((r) => setImmediate(r));
+    // Paced by a 1 ms timer, not a setImmediate spin: a spinning load generator would take a
+    // whole core from the broker and the consumer on this 2-core machine. Each record carries
+    // the time it was handed to the producer, so the pacing itself adds nothing to the figures.
+    await sleep(1);
   }
+  const windowS = (performance.now() - cpu0.at) / 1000;
+  const clientCpu = process.cpuUsage(cpu0.client);
+  const cpuCores = {
+    client: round((clientCpu.user + clientCpu.system) / 1e6 / windowS, 2),
+    broker: round((processCpuSeconds(brokerPid) - cpu0.broker) / windowS, 2),
+  };
+  const probe = stopProbe === undefined ? undefined : await stopProbe();
   const deadline = performance.now() + 10_000;
   while (received < sent && performance.now() < deadline) await sleep(20);
   consuming = false;
@@ -225,13 +310,17 @@ async function latency(bootstrap: string, topic: string) {
   await new Promise<void>((resolve) => c.disconnect(() => resolve()));
   const sorted = samples.sort((a, b) => a - b);
   return {
-    rate: RATE,
+    rate,
     sent,
     received,
     achievedRate: Math.round(sent / LAT_S),
     p50ms: round(percentile(sorted, 0.5), 2),
     p99ms: round(percentile(sorted, 0.99), 2),
     p999ms: round(percentile(sorted, 0.999), 2),
+    /** Cores used during the measured window (the client process includes librdkafka's threads). */
+    cpuCores,
+    /** Lateness of an idle process's 1 ms timer during the measured window: machine contention. */
+    idleProcessTimerLateness: probe,
   };
 }
 
@@ -301,10 +390,12 @@ const broker = await startBroker();
 try {
   const produceRuns: Record<string, unknown> = {};
   const consumeRuns: Record<string, unknown> = {};
-  for (const [label, size, n] of [
-    ['100B', 100, N100],
-    ['1KiB', 1024, N1K],
-  ] as const) {
+  for (const [label, size, n] of ONLY === 'latency'
+    ? []
+    : ([
+        ['100B', 100, N100],
+        ['1KiB', 1024, N1K],
+      ] as const)) {
     const log = await logAppend(n, size);
     for (const acks of [1, -1]) {
       const topic = `bench-${label}-acks${acks === -1 ? 'all' : acks}`;
@@ -326,8 +417,12 @@ try {
   }
   result.produce = produceRuns;
   result.consume = consumeRuns;
-  const lat = await latency(broker.bootstrap, 'bench-latency');
-  result.latency = { ...lat, logAppend100B: await logAppend(250_000, 100) };
+  const pid = broker.child.pid ?? -1;
+  const lat = await latency(broker.bootstrap, 'bench-latency', LAT_RATE, pid);
+  // The same at a tenth of the rate: client and broker then need little CPU, so what remains
+  // of the tail there is mostly waiting for a core (compare idleProcessTimerLateness).
+  const low = await latency(broker.bootstrap, 'bench-latency-low', Math.round(LAT_RATE / 10), pid);
+  result.latency = { ...lat, atTenthOfTheRate: low, logAppend100B: await logAppend(250_000, 100) };
   result.targets = { '100B records/s': 500_000, '1KiB MB/s': 250, 'p99 ms': 5 };
 } finally {
   broker.child.kill('SIGTERM');

@@ -9,6 +9,10 @@
  * Read: whole log from offset 0 in 1 MiB fetches (page cache, as the raw read). Compaction:
  * 1 KiB records over 20k keys, every inactive segment cleaned. Medians of BENCH_REPS runs
  * (default 5, after one discarded warm-up) of BENCH_MB MiB (default 128). Env BENCH_DIR picks the disk (default tmpdir).
+ * Beside the wall-clock ratio, append also reports CPU seconds (process.cpuUsage, all threads)
+ * of both sides and their ratio: on a shared machine wall time swings with other load, CPU time
+ * much less; the raw side's fsync wait is wall time only, so cpuRatio is the stricter figure.
+ * perAppendOverhead: CPU µs per append of one-record batches against validate + write alone.
  */
 import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +24,7 @@ import {
   crc32cJs,
   encodeRecordBatch,
   readBatchHeader,
+  validateBatches,
 } from '../src/protocol/index.js';
 
 const MiB = 1024 * 1024;
@@ -64,7 +69,17 @@ function makeBatches(
   return { batches, recordsPerBatch: perBatch };
 }
 
+/** CPU seconds (user + system, every thread of this process) since `from`. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
+/** Last rawWrite's CPU seconds (wall time is its return value). */
+let rawWriteCpu = 0;
+
 function rawWrite(path: string, batches: Buffer[], count: number): number {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const fd = openSync(path, 'w');
   let pos = 0;
@@ -81,6 +96,7 @@ function rawWrite(path: string, batches: Buffer[], count: number): number {
   }
   fsyncSync(fd);
   closeSync(fd);
+  rawWriteCpu = cpuSince(c0);
   return (performance.now() - t0) / 1000;
 }
 
@@ -103,13 +119,14 @@ async function logAppend(
   batches: Buffer[],
   count: number,
   config: Record<string, unknown> = {},
-): Promise<{ seconds: number; log: PartitionLog; callMicros: number[] }> {
+): Promise<{ seconds: number; cpuSeconds: number; log: PartitionLog; callMicros: number[] }> {
   const log = await PartitionLog.open(dir, {
     topic: 'bench',
     partition: 0,
     config: { 'flush.ms': 1000, ...config },
   });
   const callMicros: number[] = [];
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const acks: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
@@ -119,7 +136,8 @@ async function logAppend(
   }
   await log.flush();
   await Promise.all(acks);
-  return { seconds: (performance.now() - t0) / 1000, log, callMicros };
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, cpuSeconds: cpuSince(c0), log, callMicros };
 }
 
 function logRead(log: PartitionLog): { seconds: number; bytes: number } {
@@ -145,6 +163,8 @@ function logRead(log: PartitionLog): { seconds: number; bytes: number } {
 interface Rep {
   appendSec: number;
   rawWriteSec: number;
+  appendCpuSec: number;
+  rawWriteCpuSec: number;
   readSec: number;
   rawReadSec: number;
   callMicros: number[];
@@ -170,6 +190,7 @@ async function appendReadWorkload(recordSize: number) {
         a = await logAppend(join(dir, 'log'), batches, count);
         rawWriteSec = rawWrite(join(dir, 'raw'), batches, count);
       }
+      const rawWriteCpuSec = rawWriteCpu;
       let rawReadSec: number;
       let rd: { seconds: number; bytes: number };
       if ((r + 2) % 2 === 0) {
@@ -185,6 +206,8 @@ async function appendReadWorkload(recordSize: number) {
       reps.push({
         appendSec: a.seconds,
         rawWriteSec,
+        appendCpuSec: a.cpuSeconds,
+        rawWriteCpuSec,
         readSec: rd.seconds,
         rawReadSec,
         callMicros: a.callMicros,
@@ -213,6 +236,13 @@ async function appendReadWorkload(recordSize: number) {
       baselineRawWriteMbPerSec: round(mb / rawWriteSec),
       /** Median of the per-repetition ratios (each pair measured back to back). */
       ratio: round(median(reps.map((x) => x.rawWriteSec / x.appendSec))),
+      /**
+       * CPU seconds (all threads) of each side, and their ratio (raw / log): what the append
+       * path costs beyond the write itself, less sensitive to other load than wall time.
+       */
+      cpuSeconds: round(median(reps.map((x) => x.appendCpuSec))),
+      baselineRawWriteCpuSeconds: round(median(reps.map((x) => x.rawWriteCpuSec))),
+      cpuRatio: round(median(reps.map((x) => x.rawWriteCpuSec / x.appendCpuSec))),
       appendCallMicros: { p50: round(percentile(calls, 50)), p99: round(percentile(calls, 99)) },
       perRep: reps.map((x) => ({ log: round(mb / x.appendSec), raw: round(mb / x.rawWriteSec) })),
     },
@@ -303,8 +333,60 @@ function crcRates(): { implementation: string; activeMbPerSec: number; jsMbPerSe
   };
 }
 
+/**
+ * The append path's own cost: CPU microseconds per append of a one-record batch (where CRC and
+ * write are tiny), against a loop doing only what Kafka requires of it (validate: CRC, header)
+ * plus the positional write. Same flush.ms; medians of REPS runs of 100 000 appends.
+ */
+async function perAppendOverhead() {
+  const n = 100_000;
+  const one = encodeRecordBatch({ records: [{ key: null, value: Buffer.alloc(100, 7), timestamp: 1 }] });
+  const logUs: number[] = [];
+  const rawUs: number[] = [];
+  for (let r = -1; r < REPS; r++) {
+    const dir = mkdtempSync(join(BASE, 'sluice-bench-'));
+    try {
+      const log = await PartitionLog.open(join(dir, 'log'), {
+        topic: 'bench',
+        partition: 0,
+        config: { 'flush.ms': 1000 },
+      });
+      let c0 = process.cpuUsage();
+      const acks: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) acks.push(log.append(Buffer.from(one)));
+      await log.flush();
+      await Promise.all(acks);
+      const logSec = cpuSince(c0);
+      await log.close();
+      c0 = process.cpuUsage();
+      const fd = openSync(join(dir, 'raw'), 'w');
+      let pos = 0;
+      for (let i = 0; i < n; i++) {
+        const b = Buffer.from(one);
+        validateBatches(b);
+        writeSync(fd, b, 0, b.length, pos);
+        pos += b.length;
+      }
+      fsyncSync(fd);
+      closeSync(fd);
+      const rawSec = cpuSince(c0);
+      if (r < 0) continue;
+      logUs.push((logSec * 1e6) / n);
+      rawUs.push((rawSec * 1e6) / n);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return {
+    appendCpuMicros: round(median(logUs)),
+    baselineValidateWriteCpuMicros: round(median(rawUs)),
+    overheadMicros: round(median(logUs.map((x, i) => x - (rawUs[i] as number)))),
+  };
+}
+
 const t0 = performance.now();
 const crc = crcRates();
+const overhead = await perAppendOverhead();
 const kib = await appendReadWorkload(1024);
 const small = await appendReadWorkload(100);
 const compaction = await compactionWorkload();
@@ -320,6 +402,7 @@ console.log(
       flushMs: 1000,
       targets: { appendVsRawWrite: 0.8, readVsRawRead: 0.6 },
       crc32c: crc,
+      perAppendOverhead: overhead,
       records1KiB: kib,
       records100B: small,
       compaction,

@@ -19,7 +19,8 @@
  * Concurrency: one event loop. `append` validates, assigns offsets and writes synchronously,
  * so appends are totally ordered by call order; its promise settles when the write is durable
  * under `flush.ms` (0: fsync, with concurrent appends sharing one fsync — group commit; N: the
- * next periodic fsync; -1: immediately). Reads are synchronous and see every completed append
+ * next periodic fsync, started by a timer or by the first append N ms after the last one, so a
+ * busy event loop cannot postpone it; -1: immediately). The fsync runs off the event loop. Reads are synchronous and see every completed append
  * (readers can see data before it is durable, as in Kafka, bounded by `maxOffset` if asked).
  * Compaction runs asynchronously on inactive segments and swaps them in one synchronous step,
  * abandoning its work if retention or truncation changed the segment list meanwhile.
@@ -94,9 +95,13 @@ export interface OpenReport {
   segmentsDropped: number;
 }
 
-interface Waiter {
+/** Appends (and flush calls) waiting for the next fsync. */
+interface SyncRound {
+  promise: Promise<void>;
   resolve: () => void;
   reject: (e: Error) => void;
+  /** flush() asked for it: start as soon as the fsync in flight ends, not on the timer. */
+  urgent: boolean;
 }
 
 function offsetOutOfRange(msg: string): SluiceError {
@@ -134,7 +139,7 @@ export class PartitionLog implements PartitionLogApi {
   private _logStartOffset = 0;
   private _logEndOffset = 0;
   private recoveryPoint = 0;
-  private waiters: Waiter[] = [];
+  private round: SyncRound | undefined;
   private syncInFlight = false;
   private syncScheduled = false;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -307,12 +312,26 @@ export class PartitionLog implements PartitionLogApi {
 
   // ---------------------------------------------------------------- append
 
-  async append(batches: Buffer, origin: AppendOrigin = 'client'): Promise<AppendResult> {
+  append(batches: Buffer, origin: AppendOrigin = 'client'): Promise<AppendResult> {
+    // Not an async function: a suspended async frame (headers, producer maps, the buffer) would
+    // stay alive until the fsync, for every append outstanding under flush.ms. Only the result
+    // is kept; errors still arrive as rejections.
+    try {
+      return this.whenDurable(this.appendNow(batches, origin));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Validates, assigns offsets and writes; returns the result to acknowledge once durable. */
+  private appendNow(batches: Buffer, origin: AppendOrigin): AppendResult {
     this.assertWritable();
     const headers = this.validate(batches, origin);
     const ps = this.producerState;
-    const pending = new Map<number, ProducerEntry>();
-    const aborted: AbortedTransaction[] = [];
+    // Producer bookkeeping only for batches that carry a producer id (idempotent or
+    // transactional, and control batches); plain batches skip it and allocate nothing.
+    let pending: Map<number, ProducerEntry> | undefined;
+    let aborted: AbortedTransaction[] | undefined;
     const appendTime = this.now();
     const logAppendTime = this._config['message.timestamp.type'] === 'LogAppendTime';
     let next = this._logEndOffset;
@@ -320,21 +339,23 @@ export class PartitionLog implements PartitionLogApi {
     for (const h of headers) {
       const base = next;
       const last = base + h.lastOffsetDelta;
-      if (origin !== 'replication') {
-        const check = ps.check(h, pending);
-        if (check.kind === 'duplicate') {
-          await this.waitDurable();
-          return {
-            baseOffset: check.batch.firstOffset,
-            lastOffset: check.batch.lastOffset,
-            logAppendTime: logAppendTime ? check.batch.timestamp : -1,
-            logStartOffset: this._logStartOffset,
-            duplicate: true,
-          };
+      if (h.producerId >= 0) {
+        pending ??= new Map();
+        aborted ??= [];
+        if (origin !== 'replication') {
+          const check = ps.check(h, pending);
+          if (check.kind === 'duplicate')
+            return {
+              baseOffset: check.batch.firstOffset,
+              lastOffset: check.batch.lastOffset,
+              logAppendTime: logAppendTime ? check.batch.timestamp : -1,
+              logStartOffset: this._logStartOffset,
+              duplicate: true,
+            };
         }
+        const control = h.isControl ? readControlBatch(batches, pos) : undefined;
+        ps.stage(h, base, last, logAppendTime ? appendTime : h.maxTimestamp, pending, control, aborted);
       }
-      const control = h.isControl ? readControlBatch(batches, pos) : undefined;
-      ps.stage(h, base, last, logAppendTime ? appendTime : h.maxTimestamp, pending, control, aborted);
       next = last + 1;
       pos += h.size;
     }
@@ -358,16 +379,15 @@ export class PartitionLog implements PartitionLogApi {
     const baseOffset = this._logEndOffset;
     this.active.append(batches, headers);
     this._logEndOffset = next;
-    ps.commit(pending, aborted, next);
-    const result: AppendResult = {
+    if (pending !== undefined) ps.commit(pending, aborted ?? [], next);
+    else ps.mapEndOffset = next;
+    return {
       baseOffset,
       lastOffset: next - 1,
       logAppendTime: logAppendTime ? appendTime : -1,
       logStartOffset: this._logStartOffset,
       duplicate: false,
     };
-    await this.waitDurable();
-    return result;
   }
 
   /** Producers with state in this partition (DescribeProducers). */
@@ -487,14 +507,36 @@ export class PartitionLog implements PartitionLogApi {
 
   // ---------------------------------------------------------------- durability
 
-  private waitDurable(): Promise<void> {
+  /**
+   * Resolves with `value` once everything appended so far is durable under `flush.ms`. All
+   * appends waiting for the same fsync share one pending round (one promise, no per-append
+   * waiter). With flush.ms = N the fsync starts on the timer, or at the first append after
+   * N ms when the event loop is too busy for the timer to fire (a long burst of appends would
+   * otherwise hold every acknowledgement, and the whole burst's dirty pages, until it ends).
+   */
+  private whenDurable<T>(value: T): Promise<T> {
     const policy = this._config['flush.ms'];
-    if (policy < 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      if (policy === 0) this.scheduleSync();
-      else this.ensureFlushTimer();
-    });
+    if (policy < 0) return Promise.resolve(value);
+    const round = this.pendingRound();
+    if (policy === 0) this.scheduleSync();
+    else if (!this.syncInFlight && this.now() - this.lastSyncTime >= policy) this.startSync();
+    else this.ensureFlushTimer();
+    return round.promise.then(() => value);
+  }
+
+  private pendingRound(): SyncRound {
+    let round = this.round;
+    if (round === undefined) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      round = { promise, resolve, reject, urgent: false };
+      this.round = round;
+    }
+    return round;
   }
 
   private scheduleSync(): void {
@@ -517,25 +559,26 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   private startSync(): void {
-    if (this.syncInFlight || this.waiters.length === 0) return;
+    const round = this.round;
+    if (this.syncInFlight || round === undefined) return;
+    this.round = undefined;
     if (this.failure !== undefined) {
-      const ws = this.waiters;
-      this.waiters = [];
-      for (const w of ws) w.reject(this.failure);
+      round.reject(this.failure);
       return;
     }
+    if (this.flushTimer !== undefined) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
     this.syncInFlight = true;
-    const batch = this.waiters;
-    this.waiters = [];
     this.active.fsync((err) => {
       this.syncInFlight = false;
       this.lastSyncTime = this.now();
-      if (err) {
-        const f = this.fail(err, 'fsync');
-        for (const w of batch) w.reject(f);
-      } else for (const w of batch) w.resolve();
-      if (this.waiters.length > 0) {
-        if (this._config['flush.ms'] === 0 || this.failure !== undefined) this.startSync();
+      if (err) round.reject(this.fail(err, 'fsync'));
+      else round.resolve();
+      const waiting = this.round;
+      if (waiting !== undefined) {
+        if (this._config['flush.ms'] === 0 || waiting.urgent || this.failure !== undefined) this.startSync();
         else this.ensureFlushTimer();
       }
     });
@@ -544,10 +587,10 @@ export class PartitionLog implements PartitionLogApi {
   /** fsyncs everything appended so far, whatever the policy. */
   flush(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.startSync();
-    });
+    const round = this.pendingRound();
+    round.urgent = true;
+    this.startSync();
+    return round.promise;
   }
 
   private fail(err: unknown, what: string): SluiceError {
@@ -801,8 +844,8 @@ export class PartitionLog implements PartitionLogApi {
     if (cleaning !== undefined) await cleaning.catch(() => 0);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const waiters = this.waiters;
-    this.waiters = [];
+    const round = this.round;
+    this.round = undefined;
     try {
       if (this.failure === undefined) {
         const active = this.active;
@@ -819,10 +862,10 @@ export class PartitionLog implements PartitionLogApi {
           }),
         );
       }
-      for (const w of waiters) w.resolve();
+      round?.resolve();
     } catch (err) {
       const f = this.fail(err, 'close');
-      for (const w of waiters) w.reject(f);
+      round?.reject(f);
       throw f;
     } finally {
       for (const s of this.segments) s.close();

@@ -293,7 +293,6 @@ describe('PartitionLog', () => {
       const { dir, cleanup } = tempDir();
       try {
         const log = await openLog(dir, { 'flush.ms': flushMs });
-        const t0 = Date.now();
         const results = await Promise.all(
           Array.from({ length: 50 }, (_, i) => log.append(batch([kv('k', String(i))]))),
         );
@@ -301,12 +300,54 @@ describe('PartitionLog', () => {
           results.map((r) => r.baseOffset),
           Array.from({ length: 50 }, (_, i) => i),
         );
-        if (flushMs === 30) assert.ok(Date.now() - t0 >= 0, 'Date.now() - t0 >= 0');
         await log.flush();
         await log.close();
       } finally {
         cleanup();
       }
+    }
+  });
+
+  it('flush.ms = N: an append N ms after the last fsync starts the next one without the timer', {
+    timeout: 60_000,
+  }, async () => {
+    // A one-hour interval: if only the timer could start the fsync, these acks would hang.
+    const { dir, cleanup } = tempDir();
+    let clock = 1_000_000;
+    try {
+      const log = await openLog(dir, { 'flush.ms': 3_600_000 }, () => clock);
+      let acked = 0;
+      const first = log.append(batch([kv('a', '1')])).then((r) => {
+        acked++;
+        return r;
+      });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(acked, 0, 'not durable before the interval has passed');
+      clock += 3_600_000;
+      const second = log.append(batch([kv('b', '2')]));
+      const [r1, r2] = await Promise.all([first, second]);
+      assert.deepEqual([r1.baseOffset, r2.baseOffset], [0, 1]);
+      await log.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('flush() waits for the fsync in flight and then starts its own, not the periodic timer', {
+    timeout: 60_000,
+  }, async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const log = await openLog(dir, { 'flush.ms': 3_600_000 });
+      const a = log.append(batch([kv('a', '1')]));
+      const f1 = log.flush();
+      const b = log.append(batch([kv('b', '2')]));
+      const f2 = log.flush();
+      const [ra, , rb] = await Promise.all([a, f1, b, f2]);
+      assert.deepEqual([ra.baseOffset, rb.baseOffset], [0, 1]);
+      await log.close();
+    } finally {
+      cleanup();
     }
   });
 
