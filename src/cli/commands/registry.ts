@@ -7,8 +7,7 @@
  * does not exist yet: the flag is accepted and refused with a clear UNSUPPORTED error.
  * Exit codes: `schemas check` exits 1 when the schema is incompatible, so CI can gate on it.
  */
-import { readFileSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SluiceError } from '../../common/index.js';
 import {
@@ -17,12 +16,9 @@ import {
   createRegistryServer,
   FileStorage,
   RegistryClient,
-  SCHEMA_TYPES,
   type SchemaReference,
-  type SchemaType,
 } from '../../registry/index.js';
-
-const DEFAULT_URL = 'http://127.0.0.1:8081';
+import { DEFAULT_REGISTRY_URL, readSchemaFile, schemaTypeOfFile, schemaTypeOption } from '../schema-files.js';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -37,35 +33,10 @@ function parseReference(value: string, previous: SchemaReference[] = []): Schema
   return [...previous, { name: m[1], subject: m[2], version: Number(m[3]) }];
 }
 
-function typeOf(file: string, explicit: string | undefined): SchemaType {
-  if (explicit !== undefined) return explicit.toUpperCase() as SchemaType;
-  switch (extname(file).toLowerCase()) {
-    case '.proto':
-      return 'PROTOBUF';
-    case '.json':
-      return 'JSON';
-    default:
-      return 'AVRO';
-  }
-}
-
-function readSchema(file: string): string {
-  try {
-    return readFileSync(resolve(file), 'utf8');
-  } catch (err) {
-    throw new SluiceError('INVALID_ARGUMENT', `cannot read schema file ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
 const urlOption = () =>
-  new Option('--url <url>', 'schema registry URL').env('SLUICE_REGISTRY_URL').default(DEFAULT_URL);
+  new Option('--url <url>', 'schema registry URL').env('SLUICE_REGISTRY_URL').default(DEFAULT_REGISTRY_URL);
 const typeOption = () =>
-  new Option(
-    '--type <type>',
-    'schema type (default: from the file extension: .proto, .json, else AVRO)',
-  ).choices(SCHEMA_TYPES.flatMap((t) => [t, t.toLowerCase()]));
+  schemaTypeOption('--type', 'schema type (default: from the file extension: .proto, .json, else AVRO)');
 
 /** Writes to the CLI's stdout as configured on the program (runCli's io in tests). */
 function out(cmd: Command, s: string): void {
@@ -151,8 +122,8 @@ export function registerRegistryCommands(program: Command): void {
         const id = await client.register(
           opts.subject,
           {
-            schema: readSchema(opts.file),
-            schemaType: typeOf(opts.file, opts.type),
+            schema: readSchemaFile(opts.file),
+            schemaType: schemaTypeOfFile(opts.file, opts.type),
             references: opts.reference,
           },
           { normalize: opts.normalize === true },
@@ -203,8 +174,8 @@ export function registerRegistryCommands(program: Command): void {
           'POST',
           `/compatibility/subjects/${encodeURIComponent(opts.subject)}/versions${version}?verbose=true`,
           {
-            schema: readSchema(opts.file),
-            schemaType: typeOf(opts.file, opts.type),
+            schema: readSchemaFile(opts.file),
+            schemaType: schemaTypeOfFile(opts.file, opts.type),
             ...(opts.reference === undefined ? {} : { references: opts.reference }),
           },
         );
