@@ -16,7 +16,7 @@ function avro(name: string): string {
 /** The log after compaction with every tombstone past its delete horizon. */
 function compacted(log: readonly RegistryRecord[]): RegistryRecord[] {
   const last = new Map<string, number>();
-  log.forEach((r, i) => last.set(encodeRecordKey(r.key).toString('hex'), i));
+  for (const [i, r] of log.entries()) last.set(encodeRecordKey(r.key).toString('hex'), i);
   return log.filter((r, i) => last.get(encodeRecordKey(r.key).toString('hex')) === i && r.value !== null);
 }
 
