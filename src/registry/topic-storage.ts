@@ -100,17 +100,24 @@ export class TopicStorage implements RegistryStorage {
 
   async open(): Promise<RegistryRecord[]> {
     this.assertOpen();
-    await this.transport.admin.ensureTopics([
-      { topic: this.topic, partitions: 1, config: { 'cleanup.policy': 'compact' } },
-    ]);
-    await this.connectWriter();
-    const [start] = await this.transport.admin.listOffsets([this.tp], 'earliest');
-    this.reader = this.transport.partitionReader({
-      isolationLevel: 'read_committed',
-      clientId: 'sluice-registry-reader',
-    });
-    await this.reader.assign([{ ...this.tp, offset: start?.offset ?? 0 }]);
-    return this.readToEnd();
+    try {
+      await this.transport.admin.ensureTopics([
+        { topic: this.topic, partitions: 1, config: { 'cleanup.policy': 'compact' } },
+      ]);
+      // Connect first: it settles a crashed writer's open transaction, which would otherwise
+      // hold the last stable offset (the end of our read) back until its timeout.
+      await this.connectWriter();
+      const [start] = await this.transport.admin.listOffsets([this.tp], 'earliest');
+      this.reader = this.transport.partitionReader({
+        isolationLevel: 'read_committed',
+        clientId: 'sluice-registry-reader',
+      });
+      await this.reader.assign([{ ...this.tp, offset: start?.offset ?? 0 }]);
+      return await this.readToEnd();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   async catchUp(): Promise<RegistryRecord[]> {
