@@ -106,7 +106,6 @@ export class KafkaGroupConsumer implements GroupConsumer {
       'session.timeout.ms': options.sessionTimeoutMs ?? 10_000,
       'heartbeat.interval.ms': Math.max(100, Math.floor((options.sessionTimeoutMs ?? 10_000) / 3)),
       'max.poll.interval.ms': options.maxPollIntervalMs ?? 300_000,
-      'auto.offset.reset': options.autoOffsetReset ?? 'earliest',
       'fetch.wait.max.ms': FETCH_WAIT_MAX_MS,
       'fetch.error.backoff.ms': 50,
       'fetch.queue.backoff.ms': 0,
@@ -118,7 +117,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
         rebalance_cb: (err: { code: number } | undefined, assignment: TopicPartition[]) =>
           this.onRebalance(err, assignment),
       } as never,
-      {},
+      // A topic-level property: given in the global config it would be lost under this (empty
+      // otherwise) default topic config.
+      { 'auto.offset.reset': options.autoOffsetReset ?? 'earliest' },
     ) as RdConsumer;
     waitForFirstOnly(this.consumer);
   }
@@ -295,6 +296,23 @@ export class KafkaGroupConsumer implements GroupConsumer {
     if (offsets.length === 0) return;
     const tpos = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }));
     await call('commit offsets', 'consumer', (cb) => this.consumer.commitCb(tpos, cb));
+    // commitCb only queues librdkafka's asynchronous commit (its result would be served by the
+    // next consume()); the OffsetFetch below goes through the same group-coordinator queue and
+    // connection after it, so it reads what the commit did.
+    const now = await call<Array<{ topic: string; partition: number; offset: number }>>(
+      'read back committed offsets',
+      'consumer',
+      (cb) => this.consumer.committed(tpos, this.timeoutMs, cb as never),
+    );
+    const missed = tpos.filter(
+      (o) => !now.some((c) => c.topic === o.topic && c.partition === o.partition && c.offset === o.offset),
+    );
+    if (missed.length > 0)
+      throw new SluiceError(
+        'REBALANCE_IN_PROGRESS',
+        `commit offsets: not applied for ${missed.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')} (the member's generation moved on?)`,
+        { retriable: false },
+      );
   }
 
   async close(): Promise<void> {
