@@ -14,6 +14,7 @@
  * need it); reads are synchronous over the state and never see a non-durable change.
  * Validation happens before anything is written: invalid input stores nothing.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, isSluiceError } from '../common/index.js';
 import { compatibilityMessages, type PreviousVersion } from './compatibility.js';
 import { RegistryErrorCodes as E, registryError } from './errors.js';
@@ -22,7 +23,7 @@ import { jsonProvider } from './formats/json.js';
 import { protobufProvider } from './formats/protobuf.js';
 import type { ParsedSchema, ResolvedReference, SchemaProvider } from './formats/provider.js';
 import { RegistryState } from './state.js';
-import type { RegistryStorage } from './storage.js';
+import { isNotStored, type RegistryStorage } from './storage.js';
 import {
   COMPATIBILITY_LEVELS,
   type CompatibilityLevel,
@@ -75,8 +76,8 @@ export interface RegisterRequest extends SchemaInput {
 }
 
 const MAX_ID = 2 ** 31 - 1;
-/** A write fenced by another registry is re-planned and retried this many times in all. */
-const MAX_FENCED_ATTEMPTS = 5;
+/** A write that was not stored (e.g. fenced by another registry) is re-planned and tried this many times in all. */
+const MAX_FENCED_ATTEMPTS = 10;
 
 export class SchemaRegistry {
   private readonly state = new RegistryState();
@@ -529,8 +530,11 @@ export class SchemaRegistry {
         } catch (err) {
           if (shared) {
             // Nothing applied; the next catchUp returns whatever of it became durable.
-            if (isSluiceError(err) && err.code === 'PRODUCER_FENCED' && attempt < MAX_FENCED_ATTEMPTS) {
-              log.warn({ attempt }, 'another registry wrote the schema log; re-reading and retrying');
+            if (isNotStored(err) && attempt < MAX_FENCED_ATTEMPTS) {
+              log.warn({ attempt, err }, 'schema log append not stored; re-reading and retrying');
+              // Two registries writing at once fence each other in turn; a random pause lets one
+              // of them finish a whole write.
+              await sleep(Math.random() * Math.min(500, 10 * 2 ** attempt));
               continue;
             }
             throw registryError(

@@ -16,7 +16,8 @@
  *     applied yet (written by another registry, or by an append of ours that failed with
  *     an unknown outcome), in log order. A storage with catchUp may fail an append without
  *     the registry entering its failed state: the next catchUp reconciles. An append that
- *     fails with PRODUCER_FENCED stored nothing and is retried after a catchUp.
+ *     fails with a `notStored` error stored nothing, for certain, and is re-planned and
+ *     retried after a catchUp.
  *
  * Implementations here: MemoryStorage (tests, embedded throwaway) and FileStorage;
  * TopicStorage (topic-storage.ts) keeps the log in the `_schemas` topic over transport/.
@@ -43,6 +44,19 @@ export interface RegistryStorage {
   close(): Promise<void>;
   /** Human-readable location, for logs. */
   readonly description: string;
+}
+
+/** The append stored nothing and never will (e.g. its transaction was fenced): safe to re-plan. */
+export function notStored(message: string, cause?: unknown): SluiceError {
+  return new SluiceError('PRODUCER_FENCED', message, {
+    cause,
+    retriable: true,
+    details: { notStored: true },
+  });
+}
+
+export function isNotStored(err: unknown): boolean {
+  return err instanceof SluiceError && err.details?.notStored === true;
 }
 
 /** Keeps the log in memory: loses everything on exit. Same contract otherwise. */

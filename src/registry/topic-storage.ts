@@ -17,26 +17,30 @@
  * Connecting bumps the producer epoch, which aborts an earlier writer's open transaction
  * and fences it: its next commit fails with PRODUCER_FENCED.
  *
- * Two registries on one topic (Confluent elects a leader; here the last to write wins the
+ * Two registries on one topic (Confluent elects a leader; here the last to write takes the
  * lock, optimistically): before every write the registry calls catchUp(), which connects a
  * writer if this storage has none (fencing the other registry) and then reads to the end,
  * returning every committed record this registry has not applied. Because connect happens
  * before the read, everything another writer committed is read before ids and versions are
- * planned; a commit of the other writer after our connect is impossible (fenced). When our
- * commit is fenced (the other registry connected in between) nothing of ours is visible:
- * append() throws PRODUCER_FENCED, drops the producer, and the registry retries (catchUp
- * reconnects and re-reads, the write is planned again). So ids and versions are never
- * handed out twice. Limits: a registry that does not write does not follow the topic, so
- * its reads can lag another registry's writes until its next write or restart; writers
- * alternating on every write pay a reconnect (InitProducerId) each time.
+ * planned; a commit of the other writer after our connect is impossible (it is fenced). So
+ * when our commit succeeds, no record of another writer precedes ours unread, and ids and
+ * versions are never handed out twice. Limits: a registry that does not write does not
+ * follow the topic, so its reads can lag another registry's writes until its next write or
+ * restart; writers alternating on every write pay a reconnect (InitProducerId) each time.
+ *
+ * Failed appends settle their outcome before returning: the producer is dropped, a new one
+ * connects (which completes or aborts the failed transaction: Kafka's InitProducerId
+ * semantics) and the topic is read to the end. If the failed batch is there, it was
+ * committed and append() resolves; if not, nothing of it is or will be visible and append()
+ * throws a `notStored` error (storage.ts): the registry re-plans the write on the new state
+ * and retries (a fenced commit — the other registry connected in between — ends up here).
+ * If even that fails (cluster unreachable), append() throws and the outcome stays open; the
+ * next catchUp connects again and returns the batch's records if they were committed.
  *
  * Own records: every record carries headers `sluice.registry.writer` (a random id per
  * producer session) and `sluice.registry.batch` (the append's number in that session).
- * catchUp() skips records of this storage's sessions up to the last batch whose commit it
- * saw succeed (the registry applied those already) and returns the rest, so records of an
- * append that failed with an unknown outcome (commit timed out, broker killed) are applied
- * exactly when they turn out to be committed. Any append failure drops the producer; the
- * next catchUp starts a new session, whose connect settles the old transaction first.
+ * Reads skip records of this storage's sessions up to the last batch known applied, and
+ * return the rest in log order.
  *
  * Concurrency: the registry calls catchUp/append one at a time (its write chain).
  */
@@ -51,7 +55,7 @@ import type {
   Transport,
 } from '../transport/index.js';
 import { decodeRecord, encodeRecordKey, encodeRecordValue } from './records.js';
-import type { RegistryStorage } from './storage.js';
+import { notStored, type RegistryStorage } from './storage.js';
 import type { RegistryRecord } from './types.js';
 
 const log = createLogger('registry');
@@ -84,6 +88,8 @@ export class TopicStorage implements RegistryStorage {
   private batch = 0;
   /** session → last batch whose commit succeeded (the registry applied it). */
   private readonly applied = new Map<string, number>();
+  /** Read from the topic, not yet returned by open()/catchUp(). */
+  private pending: RegistryRecord[] = [];
   private closed = false;
 
   constructor(
@@ -113,7 +119,8 @@ export class TopicStorage implements RegistryStorage {
         clientId: 'sluice-registry-reader',
       });
       await this.reader.assign([{ ...this.tp, offset: start?.offset ?? 0 }]);
-      return await this.readToEnd();
+      await this.readToEnd();
+      return this.takePending();
     } catch (err) {
       await this.close();
       throw err;
@@ -123,7 +130,8 @@ export class TopicStorage implements RegistryStorage {
   async catchUp(): Promise<RegistryRecord[]> {
     this.assertOpen();
     if (this.producer === undefined) await this.connectWriter();
-    return this.readToEnd();
+    await this.readToEnd();
+    return this.takePending();
   }
 
   async append(records: readonly RegistryRecord[]): Promise<void> {
@@ -133,9 +141,10 @@ export class TopicStorage implements RegistryStorage {
     if (producer === undefined || this.reader === undefined) {
       throw new SluiceError('NOT_READY', `${this.description}: no writer (call catchUp first)`);
     }
+    const session = this.session;
     const batch = ++this.batch;
     const headers = [
-      { key: WRITER_HEADER, value: Buffer.from(this.session) },
+      { key: WRITER_HEADER, value: Buffer.from(session) },
       { key: BATCH_HEADER, value: Buffer.from(String(batch)) },
     ];
     const outgoing: OutgoingRecord[] = records.map((r) => ({
@@ -148,19 +157,35 @@ export class TopicStorage implements RegistryStorage {
       await producer.send(this.topic, 0, outgoing);
       await producer.commitTransaction();
     } catch (err) {
-      // Outcome unknown (or aborted): give up this session; the next catchUp's connect settles
-      // the transaction and its read returns these records if they were committed after all.
       this.dropWriter();
-      if (isSluiceError(err) && err.code === 'PRODUCER_FENCED') {
-        throw new SluiceError(
-          'PRODUCER_FENCED',
-          `${this.description}: another registry took over the topic; this write was not stored`,
-          { cause: err, retriable: true },
-        );
-      }
-      throw err;
+      await this.settle(session, batch, err);
+      return;
     }
-    this.applied.set(this.session, batch);
+    this.applied.set(session, batch);
+  }
+
+  /**
+   * After a failed append: reconnect (settling the transaction) and read to the end. Resolves
+   * if the batch was committed after all; throws notStored if it was not; rethrows `cause`
+   * (outcome unknown) if the cluster cannot be reached to find out.
+   */
+  private async settle(session: string, batch: number, cause: unknown): Promise<void> {
+    try {
+      await this.connectWriter();
+      if (await this.readToEnd({ session, batch })) {
+        log.warn({ err: cause }, 'registry append reported a failure but was committed');
+        return;
+      }
+    } catch (err) {
+      this.dropWriter();
+      log.warn({ err }, 'cannot settle a failed registry append; the next write will');
+      throw cause;
+    }
+    const fenced = isSluiceError(cause) && cause.code === 'PRODUCER_FENCED';
+    throw notStored(
+      `${this.description}: ${fenced ? 'another registry took over the topic' : (cause as Error).message}; nothing was stored`,
+      cause,
+    );
   }
 
   async close(): Promise<void> {
@@ -204,14 +229,19 @@ export class TopicStorage implements RegistryStorage {
     }
   }
 
-  /** Reads from the reader's position to the last stable offset; skips records already applied. */
-  private async readToEnd(): Promise<RegistryRecord[]> {
+  /**
+   * Reads from the reader's position to the last stable offset into `pending`, skipping
+   * records already applied. Records of `own` (a failed batch of ours) are not pending: if
+   * any are read, they are marked applied (the registry applies them on append's return)
+   * and the result is true.
+   */
+  private async readToEnd(own?: { session: string; batch: number }): Promise<boolean> {
     const reader = this.reader;
     if (reader === undefined) throw new SluiceError('NOT_READY', `${this.description} is not open`);
     const [end] = await this.transport.admin.listOffsets([this.tp], 'latest', 'read_committed');
     const target = end?.offset ?? 0;
-    const out: RegistryRecord[] = [];
     const deadline = Date.now() + this.readTimeoutMs;
+    let sawOwn = false;
     while (reader.position(this.tp) < target) {
       if (Date.now() > deadline) {
         throw new SluiceError(
@@ -221,22 +251,35 @@ export class TopicStorage implements RegistryStorage {
         );
       }
       for (const r of await reader.poll(1000, 200)) {
-        if (r.key === null || this.isApplied(r)) continue;
-        out.push(decodeRecord(r.key, r.value));
+        if (r.key === null) continue;
+        const writer = writerOf(r);
+        if (own !== undefined && writer?.session === own.session && writer.batch === own.batch) {
+          sawOwn = true;
+          continue;
+        }
+        if (writer !== undefined && writer.batch <= (this.applied.get(writer.session) ?? 0)) continue;
+        this.pending.push(decodeRecord(r.key, r.value));
       }
     }
-    return out;
+    if (sawOwn && own !== undefined) this.applied.set(own.session, own.batch);
+    return sawOwn;
   }
 
-  private isApplied(r: IncomingRecord): boolean {
-    let session: string | undefined;
-    let batch: number | undefined;
-    for (const h of r.headers) {
-      if (h.key === WRITER_HEADER && h.value !== null) session = h.value.toString('utf8');
-      else if (h.key === BATCH_HEADER && h.value !== null) batch = Number(h.value.toString('utf8'));
-    }
-    if (session === undefined || batch === undefined) return false;
-    const upTo = this.applied.get(session);
-    return upTo !== undefined && batch <= upTo;
+  private takePending(): RegistryRecord[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
   }
+}
+
+function writerOf(r: IncomingRecord): { session: string; batch: number } | undefined {
+  let session: string | undefined;
+  let batch: number | undefined;
+  for (const h of r.headers) {
+    if (h.key === WRITER_HEADER && h.value !== null) session = h.value.toString('utf8');
+    else if (h.key === BATCH_HEADER && h.value !== null) batch = Number(h.value.toString('utf8'));
+  }
+  return session === undefined || batch === undefined || !Number.isInteger(batch)
+    ? undefined
+    : { session, batch };
 }

@@ -1,5 +1,5 @@
 /**
- * The CLI wiring: `sluice registry` as a real process (file storage, random port, exits
+ * The CLI wiring: `sluice registry --data-dir` as a real process (file storage, random port, exits
  * 143 on SIGTERM), and `sluice schemas register|list|check` through runCli against it.
  */
 import assert from 'node:assert/strict';
@@ -93,10 +93,10 @@ describe('sluice registry / sluice schemas', () => {
     assert.match(refused.err, /error_code 409/);
   });
 
-  it('refuses --bootstrap until the Kafka-backed storage exists', async () => {
-    const r = await cli('registry', '--bootstrap', '127.0.0.1:9092');
-    assert.equal(r.code, 1);
-    assert.match(r.err, /UNSUPPORTED/);
+  it('refuses --bootstrap together with --data-dir (two different stores)', async () => {
+    const r = await cli('registry', '--bootstrap', '127.0.0.1:9092', '--data-dir', join(dir, 'other'));
+    assert.equal(r.code, 2);
+    assert.match(r.err, /either --bootstrap .* or --data-dir/);
   });
 
   it('stops with exit code 143 on SIGTERM', async () => {

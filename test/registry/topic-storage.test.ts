@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createKafkaTransport, type Transport } from '../../src/transport/index.js';
+import { createEmbeddedTransport, createKafkaTransport, type Transport } from '../../src/transport/index.js';
 import { startTestBroker, type TestBroker } from '../transport/broker-fixture.js';
 import { decodeRecord, encodeRecordKey, SchemaRegistry, TopicStorage, WRITER_HEADER } from './helpers.js';
 
@@ -93,8 +93,10 @@ function topicStorageCases(name: string, setup: (broker: TestBroker) => Transpor
       const r = await SchemaRegistry.open(new TopicStorage(transport, { topic: t }));
       await r.register('s', { schema: avro('S') });
       await r.setConfig(null, { compatibility: 'NONE' });
+      const stored = r.getVersion('s', 1).schema;
       await r.close();
       assert.deepEqual(await transport.admin.describeTopics([t]), new Map([[t, 1]]));
+      assert.equal(broker.broker.cluster.describeTopic(t)?.config['cleanup.policy'], 'compact');
       const reader = transport.partitionReader();
       await reader.assign([{ topic: t, partition: 0, offset: 0 }]);
       const seen = [];
@@ -110,7 +112,7 @@ function topicStorageCases(name: string, setup: (broker: TestBroker) => Transpor
         subject: 's',
         version: 1,
         id: 1,
-        schema: JSON.stringify(JSON.parse(avro('S'))),
+        schema: stored,
         deleted: false,
       });
       assert.equal(
@@ -167,3 +169,5 @@ function topicStorageCases(name: string, setup: (broker: TestBroker) => Transpor
 topicStorageCases('kafka', (b) =>
   createKafkaTransport({ bootstrap: `127.0.0.1:${b.broker.address.port}`, requestTimeoutMs: 15_000 }),
 );
+
+topicStorageCases('embedded', (b) => createEmbeddedTransport(b.broker));
