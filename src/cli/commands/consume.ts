@@ -75,6 +75,14 @@ export function parseTimestamp(value: string): number {
   return ms;
 }
 
+/** How consume --registry turns Protobuf messages into JSON: 64-bit as strings, enum names, defaults. */
+export const PROTOBUF_JSON = {
+  longs: String,
+  enums: String,
+  bytes: Buffer as never,
+  defaults: true,
+} as const;
+
 const OFFSET_BEGINNING = -2;
 const OFFSET_END = -1;
 
@@ -180,8 +188,11 @@ Examples:
         '--group subscribes to the whole topic: --offset, --from-timestamp and --partition need consuming without --group',
       );
     const separator = opts.keySeparator.replace(/\\t/g, '\t');
+    // Protobuf: every field printed, proto3 defaults included (as Confluent's console consumer).
     const decode =
-      opts.registry === undefined ? undefined : deserializer(new RegistryClient({ url: opts.registry }));
+      opts.registry === undefined
+        ? undefined
+        : deserializer(new RegistryClient({ url: opts.registry }), { protobufObjectOptions: PROTOBUF_JSON });
 
     // Bounded check that the cluster answers and the topic exists; the start positions.
     const assignment = await withAdmin(opts, async (admin) => {
