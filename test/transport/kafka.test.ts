@@ -4,7 +4,7 @@
  * timeouts from broker-fixture.ts).
  *
  * One declared difference: the binding reads a null header value back as an empty Buffer
- * (it writes null faithfully; kafka-impl.test.ts checks the bytes on the wire with kcat).
+ * (it writes null faithfully; kafka-impl.test.ts reads it back with kafkajs to check).
  */
 import { createKafkaTransport } from '../../src/transport/index.js';
 import { startTestBroker } from './broker-fixture.js';
