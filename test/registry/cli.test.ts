@@ -99,6 +99,12 @@ describe('sluice registry / sluice schemas', () => {
     assert.match(r.err, /either --bootstrap .* or --data-dir/);
   });
 
+  it('--bootstrap to a cluster that does not answer fails within --timeout, naming the topic and the cluster', async () => {
+    const r = await cli('registry', '--port', '0', '--bootstrap', '127.0.0.1:1', '--timeout', '1500');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /cannot open the _schemas topic on 127\.0\.0\.1:1/);
+  });
+
   it('stops with exit code 143 on SIGTERM', async () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');

@@ -12,7 +12,7 @@
  */
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { SluiceError } from '../../common/index.js';
+import { isSluiceError, SluiceError } from '../../common/index.js';
 import {
   COMPATIBILITY_LEVELS,
   type CompatibilityLevel,
@@ -134,6 +134,12 @@ Examples:
       });
     } catch (err) {
       await closeTransport();
+      if (opts.dataDir === undefined && isSluiceError(err) && err.code !== 'INVALID_CONFIG')
+        throw new SluiceError(
+          err.code,
+          `cannot open the _schemas topic on ${opts.bootstrap} (is the cluster up? --timeout ${opts.timeout} ms): ${err.message}`,
+          { cause: err },
+        );
       throw err;
     }
     out(cmd, registryListeningLine(server));
