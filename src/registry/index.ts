@@ -1,7 +1,7 @@
 /**
  * The schema registry's public face: the Confluent-compatible REST server, the registry
- * service behind it, its storage interface (memory and file now; the `_schemas` topic
- * over transport/ later), and the wire-format serdes with their caching client.
+ * service behind it, its storage interface (memory, file, and the `_schemas` topic over
+ * transport/), and the wire-format serdes with their caching client.
  */
 export { compatibilityMessages } from './compatibility.js';
 export { httpStatusOf, RegistryErrorCodes, registryError, registryErrorCodeOf } from './errors.js';
@@ -36,6 +36,13 @@ export {
   type RegistryServerOptions,
 } from './server.js';
 export { FileStorage, MemoryStorage, type RegistryStorage, SCHEMAS_LOG_FILE } from './storage.js';
+export {
+  BATCH_HEADER,
+  SCHEMAS_TOPIC,
+  TopicStorage,
+  type TopicStorageOptions,
+  WRITER_HEADER,
+} from './topic-storage.js';
 export {
   COMPATIBILITY_LEVELS,
   type CompatibilityLevel,

@@ -7,11 +7,14 @@
  * only then is the record applied to the in-memory RegistryState. A failed append leaves
  * the state untouched and puts the registry in a failed state (50001 on every later
  * write) because the storage may hold a prefix of the batch; a restart replays the log
- * and recovers exactly what is durable.
+ * and recovers exactly what is durable. A storage shared with other processes (the
+ * `_schemas` topic: storage.catchUp) is caught up before every write instead, so the
+ * plan sees every durable record, and a failed append needs no restart.
  * Concurrency: writes run one at a time on an async chain (id and version allocation
  * need it); reads are synchronous over the state and never see a non-durable change.
  * Validation happens before anything is written: invalid input stores nothing.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, isSluiceError } from '../common/index.js';
 import { compatibilityMessages, type PreviousVersion } from './compatibility.js';
 import { RegistryErrorCodes as E, registryError } from './errors.js';
@@ -20,7 +23,7 @@ import { jsonProvider } from './formats/json.js';
 import { protobufProvider } from './formats/protobuf.js';
 import type { ParsedSchema, ResolvedReference, SchemaProvider } from './formats/provider.js';
 import { RegistryState } from './state.js';
-import type { RegistryStorage } from './storage.js';
+import { isNotStored, type RegistryStorage } from './storage.js';
 import {
   COMPATIBILITY_LEVELS,
   type CompatibilityLevel,
@@ -73,6 +76,8 @@ export interface RegisterRequest extends SchemaInput {
 }
 
 const MAX_ID = 2 ** 31 - 1;
+/** A write that was not stored (e.g. fenced by another registry) is re-planned and tried this many times in all. */
+const MAX_FENCED_ATTEMPTS = 10;
 
 export class SchemaRegistry {
   private readonly state = new RegistryState();
@@ -416,10 +421,15 @@ export class SchemaRegistry {
           );
         }
         this.assertNotReferenced(subject, all);
-        const records: RegistryRecord[] = all.map((v) => ({
-          key: { keytype: 'SCHEMA', subject, version: v.version, magic: 1 },
-          value: null,
-        }));
+        const records: RegistryRecord[] = [
+          this.idHighWaterMark(),
+          ...all.map(
+            (v): RegistryRecord => ({
+              key: { keytype: 'SCHEMA', subject, version: v.version, magic: 1 },
+              value: null,
+            }),
+          ),
+        ];
         if (this.state.configs.has(subject))
           records.push({ key: { keytype: 'CONFIG', subject, magic: 0 }, value: null });
         if (this.state.modes.has(subject))
@@ -472,7 +482,10 @@ export class SchemaRegistry {
         }
         this.assertNotReferenced(subject, [v]);
         return {
-          records: [{ key: { keytype: 'SCHEMA', subject, version: v.version, magic: 1 }, value: null }],
+          records: [
+            this.idHighWaterMark(),
+            { key: { keytype: 'SCHEMA', subject, version: v.version, magic: 1 }, value: null },
+          ],
           result: v.version,
         };
       }
@@ -504,28 +517,72 @@ export class SchemaRegistry {
           `Store is unavailable after a failed write: ${this.failure.message}`,
         );
       }
-      const planned = plan();
-      const { records, result } = Array.isArray(planned)
-        ? { records: planned, result: undefined as T }
-        : planned;
-      if (records.length === 0) return result;
-      try {
-        await this.storage.append(records);
-      } catch (err) {
-        this.failure = err instanceof Error ? err : new Error(String(err));
-        log.error({ err }, 'schema store append failed; refusing further writes until restart');
-        throw registryError(
-          E.STORE_ERROR,
-          `Error while writing to the schema store: ${this.failure.message}`,
-          err,
-        );
+      const shared = this.storage.catchUp !== undefined;
+      for (let attempt = 1; ; attempt++) {
+        if (shared) await this.catchUp();
+        const planned = plan();
+        const { records, result } = Array.isArray(planned)
+          ? { records: planned, result: undefined as T }
+          : planned;
+        if (records.length === 0) return result;
+        try {
+          await this.storage.append(records);
+        } catch (err) {
+          if (shared) {
+            // Nothing applied; the next catchUp returns whatever of it became durable.
+            if (isNotStored(err) && attempt < MAX_FENCED_ATTEMPTS) {
+              log.warn({ attempt, err }, 'schema log append not stored; re-reading and retrying');
+              // Two registries writing at once fence each other in turn; a random pause lets one
+              // of them finish a whole write.
+              await sleep(Math.random() * Math.min(500, 10 * 2 ** attempt));
+              continue;
+            }
+            throw registryError(
+              E.STORE_ERROR,
+              `Error while writing to the schema store: ${(err as Error).message}`,
+              err,
+            );
+          }
+          this.failure = err instanceof Error ? err : new Error(String(err));
+          log.error({ err }, 'schema store append failed; refusing further writes until restart');
+          throw registryError(
+            E.STORE_ERROR,
+            `Error while writing to the schema store: ${this.failure.message}`,
+            err,
+          );
+        }
+        for (const r of records) this.state.apply(r);
+        return result;
       }
-      for (const r of records) this.state.apply(r);
-      return result;
     };
     const next = this.chain.then(run, run);
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /** Applies records other writers (or an append of ours with an unknown outcome) made durable. */
+  private async catchUp(): Promise<void> {
+    let records: RegistryRecord[];
+    try {
+      records = (await this.storage.catchUp?.()) ?? [];
+    } catch (err) {
+      throw registryError(
+        E.STORE_ERROR,
+        `Error while reading the schema store: ${(err as Error).message}`,
+        err,
+      );
+    }
+    for (const r of records) this.state.apply(r);
+    if (records.length > 0)
+      log.info({ records: records.length }, 'applied schema log records written elsewhere');
+  }
+
+  /**
+   * The id high-water mark record that goes first in every hard delete: once compaction drops
+   * the tombstoned SCHEMA records, it is what keeps their ids from being handed out again.
+   */
+  private idHighWaterMark(): RegistryRecord {
+    return { key: { keytype: 'NOOP', magic: 0 }, value: { maxId: this.state.maxId } };
   }
 
   private assertWritable(subject: string): void {

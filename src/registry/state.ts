@@ -7,7 +7,9 @@
  *   - ids are global: one id per distinct (type, schema text, references); the same
  *     schema under two subjects shares its id.
  *   - `maxId` is the largest id ever seen in the log, including ids whose records were
- *     later tombstoned, so a new id is never a reused one.
+ *     later tombstoned, and at least the `maxId` of the latest NOOP value (written with
+ *     each hard delete, so it survives compaction of the tombstoned records): a new id is
+ *     never a reused one.
  *   - versions of a subject grow from the highest surviving one (soft-deleted versions
  *     survive; after a hard delete of a whole subject it starts again at 1, as in Confluent).
  * Not thread-safe by design: the registry applies records from one async chain.
@@ -20,6 +22,7 @@ import {
   type Mode,
   type ModeKey,
   type ModeValue,
+  type NoopValue,
   type RegistryRecord,
   type SchemaReference,
   type SchemaType,
@@ -72,8 +75,13 @@ export class RegistryState {
           if (n <= v.version && !sv.deleted) versions.set(n, { ...sv, deleted: true });
         return;
       }
+      case 'NOOP': {
+        const maxId = (record.value as NoopValue | null)?.maxId;
+        if (typeof maxId === 'number' && Number.isInteger(maxId)) this.maxId = Math.max(this.maxId, maxId);
+        return;
+      }
       default:
-        return; // NOOP and keytypes from newer registries carry no state we use
+        return; // keytypes from newer registries carry no state we use
     }
   }
 

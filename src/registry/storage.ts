@@ -11,18 +11,22 @@
  *     self-contained, so a prefix is a valid state).
  *   - appends are called one at a time (the registry serializes writes).
  *
- * Implementations here: MemoryStorage (tests, embedded throwaway) and FileStorage.
+ *   - `catchUp()` (optional, for logs other processes may write: the `_schemas` topic) is
+ *     called before every write; it returns the durable records this registry has not
+ *     applied yet (written by another registry, or by an append of ours that failed with
+ *     an unknown outcome), in log order. A storage with catchUp may fail an append without
+ *     the registry entering its failed state: the next catchUp reconciles. An append that
+ *     fails with a `notStored` error stored nothing, for certain, and is re-planned and
+ *     retried after a catchUp.
+ *
+ * Implementations here: MemoryStorage (tests, embedded throwaway) and FileStorage;
+ * TopicStorage (topic-storage.ts) keeps the log in the `_schemas` topic over transport/.
  * FileStorage format: one JSON line per record, `{"key":{…},"value":{…}|null}\n`, in an
  * append-only file `schemas.log`. Each append is one write() followed by fdatasync().
  * Crash behaviour: a torn last line (no trailing newline, or not parseable) is the
  * write that was never acknowledged; open() ignores it and truncates it away so the
  * next append starts on a clean line. A bad line that is NOT the last is corruption
  * and open() fails loudly (CORRUPT_RECORD) instead of silently dropping schemas.
- *
- * The `_schemas`-topic implementation will implement the same interface over
- * transport/: open = consume the single-partition compacted topic from offset 0 to the
- * high watermark; append = produce with acks=all (idempotent producer), key and value
- * JSON bytes, null value as a tombstone.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -35,9 +39,24 @@ export interface RegistryStorage {
   open(): Promise<RegistryRecord[]>;
   /** Makes the records durable, in order; resolves only once they are. */
   append(records: readonly RegistryRecord[]): Promise<void>;
+  /** Records durable but not yet applied by this registry (shared logs only); see the header. */
+  catchUp?(): Promise<RegistryRecord[]>;
   close(): Promise<void>;
   /** Human-readable location, for logs. */
   readonly description: string;
+}
+
+/** The append stored nothing and never will (e.g. its transaction was fenced): safe to re-plan. */
+export function notStored(message: string, cause?: unknown): SluiceError {
+  return new SluiceError('PRODUCER_FENCED', message, {
+    cause,
+    retriable: true,
+    details: { notStored: true },
+  });
+}
+
+export function isNotStored(err: unknown): boolean {
+  return err instanceof SluiceError && err.details?.notStored === true;
 }
 
 /** Keeps the log in memory: loses everything on exit. Same contract otherwise. */

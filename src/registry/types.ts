@@ -8,7 +8,8 @@
  *   CONFIG         {"keytype":"CONFIG","subject":s|null,"magic":0} → {"compatibilityLevel","normalize"?}
  *   MODE           {"keytype":"MODE","subject":s|null,"magic":0} → {"mode"}
  *   DELETE_SUBJECT {"keytype":"DELETE_SUBJECT","subject":s,"magic":0} → {"subject","version"}
- *   NOOP           {"keytype":"NOOP","magic":0} → null (Confluent's read-your-writes marker)
+ *   NOOP           {"keytype":"NOOP","magic":0} → null (Confluent's read-your-writes marker),
+ *                  or → {"maxId"} (Sluice: the id high-water mark, written with hard deletes)
  * `schemaType` is omitted for AVRO, as Confluent does. A compacted topic keeps the last
  * value per key, so every record is self-contained: replaying the surviving records in
  * offset order rebuilds the same state.
@@ -89,11 +90,19 @@ export interface ConfigValue {
 export interface ModeValue {
   mode: Mode;
 }
+/**
+ * Sluice's addition: the largest id ever handed out, written (under the single NOOP key, so
+ * compaction keeps the latest) with every hard delete. Compaction eventually drops a
+ * tombstoned SCHEMA record; without this a hard-deleted highest id would be reused.
+ */
+export interface NoopValue {
+  maxId: number;
+}
 export interface DeleteSubjectValue {
   subject: string;
   version: number;
 }
-export type RegistryValue = SchemaValue | ConfigValue | ModeValue | DeleteSubjectValue;
+export type RegistryValue = SchemaValue | ConfigValue | ModeValue | DeleteSubjectValue | NoopValue;
 
 /** One record of the `_schemas` log. `value: null` is a tombstone. */
 export interface RegistryRecord {

@@ -11,11 +11,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, kill, waitLine } from './support/processes.js';
 
 const require = createRequire(import.meta.url);
 const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
@@ -29,47 +29,10 @@ const here = new URL('.', import.meta.url).pathname;
 const BROKER_SCRIPT = join(here, '../compat/support/txn-broker.ts');
 const WORKER_SCRIPT = join(here, 'support/txn-worker.ts');
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
 function node(script: string, args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-}
-
-async function waitLine(child: ChildProcess, word: string, ms: number): Promise<void> {
-  let buf = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${word} within ${ms} ms`)), ms);
-    child.stdout?.on('data', (d) => {
-      buf += d;
-      if (buf.includes(word)) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(t);
-      reject(new Error(`exited before ${word}`));
-    });
-  });
-}
-
-/** SIGKILLs a running child; false when there was none to kill. */
-async function kill(child: ChildProcess | null): Promise<boolean> {
-  if (child === null || child.exitCode !== null || child.signalCode !== null) return false;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-  return true;
 }
 
 async function run(cmd: string, args: string[], input?: string): Promise<string> {

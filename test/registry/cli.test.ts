@@ -1,5 +1,5 @@
 /**
- * The CLI wiring: `sluice registry` as a real process (file storage, random port, exits
+ * The CLI wiring: `sluice registry --data-dir` as a real process (file storage, random port, exits
  * 143 on SIGTERM), and `sluice schemas register|list|check` through runCli against it.
  */
 import assert from 'node:assert/strict';
@@ -93,10 +93,16 @@ describe('sluice registry / sluice schemas', () => {
     assert.match(refused.err, /error_code 409/);
   });
 
-  it('refuses --bootstrap until the Kafka-backed storage exists', async () => {
-    const r = await cli('registry', '--bootstrap', '127.0.0.1:9092');
+  it('refuses --bootstrap together with --data-dir (two different stores)', async () => {
+    const r = await cli('registry', '--bootstrap', '127.0.0.1:9092', '--data-dir', join(dir, 'other'));
+    assert.equal(r.code, 2);
+    assert.match(r.err, /either --bootstrap .* or --data-dir/);
+  });
+
+  it('--bootstrap to a cluster that does not answer fails within --timeout, naming the topic and the cluster', async () => {
+    const r = await cli('registry', '--port', '0', '--bootstrap', '127.0.0.1:1', '--timeout', '1500');
     assert.equal(r.code, 1);
-    assert.match(r.err, /UNSUPPORTED/);
+    assert.match(r.err, /cannot open the _schemas topic on 127\.0\.0\.1:1/);
   });
 
   it('stops with exit code 143 on SIGTERM', async () => {

@@ -9,6 +9,10 @@
  * Defaults: 127.0.0.1:9092, data directory ./sluice-data (relative to the working directory).
  *
  * Output: one line on stdout once listening: `sluice broker listening on HOST:PORT …`.
+ * With --registry the schema registry is served too (on --registry-port, default 8081, same
+ * --host), its schemas in the broker's own `_schemas` topic through the embedded transport
+ * (in-process, no TCP); a second line `schema registry listening on URL …` follows. On a
+ * signal the registry stops before the broker.
  * Exit codes: 0 after a signal, 1 when the port is in use or the data directory cannot be
  * created, written or locked, 2 for a bad flag or configuration value.
  */
@@ -17,6 +21,9 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Broker, resolveBrokerConfig } from '../../broker/index.js';
 import { isSluiceError, SluiceError } from '../../common/index.js';
+import { createRegistryServer, type RegistryServer, TopicStorage } from '../../registry/index.js';
+import { createEmbeddedTransport } from '../../transport/index.js';
+import { registryListeningLine } from './registry.js';
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -44,6 +51,8 @@ interface BrokerOpts {
   retentionBytes?: number;
   segmentBytes?: number;
   maxMessageBytes?: number;
+  registry?: boolean;
+  registryPort?: number;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -138,7 +147,16 @@ export function registerBrokerCommand(program: Command): void {
     )
     .addOption(new Option('--segment-bytes <n>', 'segment.bytes of new topics').argParser(int(14)))
     .addOption(new Option('--max-message-bytes <n>', 'max.message.bytes of new topics').argParser(int(0)))
+    .option('--registry', "also serve the schema registry, stored in this broker's _schemas topic")
+    .addOption(
+      new Option(
+        '--registry-port <n>',
+        'port of the schema registry (0: any free port; default 8081)',
+      ).argParser(int(0, 65535)),
+    )
     .action(async (opts: BrokerOpts, cmd: Command) => {
+      if (opts.registryPort !== undefined && opts.registry !== true)
+        throw new SluiceError('USAGE', '--registry-port needs --registry');
       const file = opts.config === undefined ? undefined : readConfigFile(opts.config);
       // --no-auto-create-topics sets false; commander reports true when absent: pass only false.
       const config = resolveBrokerConfig({
@@ -178,11 +196,35 @@ export function registerBrokerCommand(program: Command): void {
       write(
         `sluice broker listening on ${host}:${port} (advertised ${config.advertisedHost}:${broker.cluster.node.port}), data dir ${config.dataDir}\n`,
       );
+      let registry: RegistryServer | undefined;
+      const transport = opts.registry === true ? createEmbeddedTransport(broker) : undefined;
+      if (transport !== undefined) {
+        try {
+          registry = await createRegistryServer({
+            storage: new TopicStorage(transport),
+            port: opts.registryPort ?? 8081,
+            host: config.host,
+          });
+        } catch (err) {
+          await transport.close();
+          await broker.close();
+          const e = err as NodeJS.ErrnoException;
+          if (e.code === 'EADDRINUSE')
+            throw new SluiceError(
+              'IO',
+              `cannot listen on ${config.host}:${opts.registryPort ?? 8081} for the registry: the port is already in use`,
+            );
+          throw err;
+        }
+        write(registryListeningLine(registry));
+      }
       const signal = await new Promise<NodeJS.Signals>((done) => {
         process.once('SIGINT', () => done('SIGINT'));
         process.once('SIGTERM', () => done('SIGTERM'));
       });
       process.stderr.write(`sluice broker: ${signal}, shutting down\n`);
+      await registry?.close();
+      await transport?.close();
       await broker.close();
     });
 }

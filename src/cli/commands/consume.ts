@@ -15,10 +15,16 @@
  * Formats: value (the value), kv (key, --key-separator, value), json (one object per line
  * with topic, partition, offset, timestamp, key, value, headers). --print-headers prefixes
  * value and kv lines with the headers as k=v,k=v and a tab. Keys and values print as UTF-8.
+ * With --registry <url>, values are Confluent wire-format messages (magic 0, schema id,
+ * payload) decoded with the writer's schema fetched by id (cached) and printed as JSON
+ * (64-bit integers exact, bytes as base64); a null value stays null. A value that is not in
+ * the wire format, or whose id the registry does not know, fails the command naming the
+ * partition and offset (records before it were printed).
  */
 import ck from '@confluentinc/kafka-javascript';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SluiceError } from '../../common/index.js';
+import { deserializer, RegistryClient } from '../../registry/index.js';
 import {
   addClientOptions,
   type ClientOptions,
@@ -33,6 +39,7 @@ import {
   withAdmin,
 } from '../kafka-client.js';
 import { parsePositiveInt } from '../program.js';
+import { decodedValueJson } from '../schema-files.js';
 
 const { RdKafka } = ck;
 type RdMessage = {
@@ -56,6 +63,7 @@ interface ConsumeOpts extends ClientOptions {
   format: 'value' | 'kv' | 'json';
   keySeparator: string;
   printHeaders?: boolean;
+  registry?: string;
 }
 
 /** ISO-8601 date/time or epoch milliseconds. */
@@ -66,6 +74,14 @@ export function parseTimestamp(value: string): number {
     throw new InvalidArgumentError(`expected an ISO date/time or epoch milliseconds, got '${value}'`);
   return ms;
 }
+
+/** How consume --registry turns Protobuf messages into JSON: 64-bit as strings, enum names, defaults. */
+export const PROTOBUF_JSON = {
+  longs: String,
+  enums: String,
+  bytes: Buffer as never,
+  defaults: true,
+} as const;
 
 const OFFSET_BEGINNING = -2;
 const OFFSET_END = -1;
@@ -83,16 +99,20 @@ function headerPairs(m: RdMessage): [string, string][] {
 
 export function formatRecord(
   m: RdMessage,
-  opts: Pick<ConsumeOpts, 'format' | 'keySeparator' | 'printHeaders'>,
+  opts: Pick<ConsumeOpts, 'format' | 'keySeparator' | 'printHeaders'> & {
+    /** The value is JSON text (decoded with the registry): --format json embeds it as JSON. */
+    valueIsJson?: boolean;
+  },
 ): string {
   if (opts.format === 'json') {
+    const value = text(m.value);
     return JSON.stringify({
       topic: m.topic,
       partition: m.partition,
       offset: m.offset,
       timestamp: m.timestamp,
       key: text(m.key),
-      value: text(m.value),
+      value: opts.valueIsJson === true && value !== null ? (JSON.parse(value) as unknown) : value,
       headers: Object.fromEntries(headerPairs(m)),
     });
   }
@@ -138,6 +158,12 @@ export function registerConsumeCommand(program: Command): void {
       )
       .option('--key-separator <sep>', 'separator between key and value in --format kv (\\t for a tab)', '\t')
       .option('--print-headers', 'prefix value and kv lines with k=v,… headers and a tab')
+      .addOption(
+        new Option(
+          '--registry <url>',
+          'decode wire-format values with this schema registry and print them as JSON',
+        ).env('SLUICE_REGISTRY_URL'),
+      )
       .addHelpText(
         'after',
         `
@@ -145,7 +171,8 @@ Examples:
   sluice consume orders --from-beginning --max-messages 10
   sluice consume orders --partition 0 --offset 1000 --format json
   sluice consume orders --from-timestamp 2026-01-01T00:00:00Z --timeout-ms 5000
-  sluice consume orders --group audit --format kv --key-separator :`,
+  sluice consume orders --group audit --format kv --key-separator :
+  sluice consume payments --from-beginning --registry http://127.0.0.1:8081 --timeout-ms 2000`,
       ),
   ).action(async (topic: string, raw: ConsumeOpts, cmd: Command) => {
     const opts = clientOptions(raw);
@@ -161,6 +188,11 @@ Examples:
         '--group subscribes to the whole topic: --offset, --from-timestamp and --partition need consuming without --group',
       );
     const separator = opts.keySeparator.replace(/\\t/g, '\t');
+    // Protobuf: every field printed, proto3 defaults included (as Confluent's console consumer).
+    const decode =
+      opts.registry === undefined
+        ? undefined
+        : deserializer(new RegistryClient({ url: opts.registry }), { protobufObjectOptions: PROTOBUF_JSON });
 
     // Bounded check that the cluster answers and the topic exists; the start positions.
     const assignment = await withAdmin(opts, async (admin) => {
@@ -227,7 +259,21 @@ Examples:
         }
         lastRecord = Date.now();
         let chunk = '';
-        for (const m of batch) chunk += `${formatRecord(m, { ...opts, keySeparator: separator })}\n`;
+        for (const m of batch) {
+          if (decode !== undefined && m.value !== null) {
+            try {
+              m.value = Buffer.from(decodedValueJson(await decode(m.value)));
+            } catch (e) {
+              out(cmd, chunk);
+              throw new SluiceError(
+                'DESERIALIZATION',
+                `${topic} partition ${m.partition} offset ${m.offset}: ${(e as Error).message}`,
+                { cause: e },
+              );
+            }
+          }
+          chunk += `${formatRecord(m, { ...opts, keySeparator: separator, valueIsJson: decode !== undefined })}\n`;
+        }
         out(cmd, chunk);
         count += batch.length;
       }

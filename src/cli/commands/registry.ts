@@ -2,27 +2,31 @@
  * `sluice registry` runs the Confluent-compatible schema registry; `sluice schemas
  * register|list|check` talk to any Confluent-compatible registry over HTTP.
  *
- * Storage: `--data-dir` (an fsync'd append-only `_schemas` log on local disk). The
- * issue's `--bootstrap` (the `_schemas` topic of a Kafka cluster) needs transport/, which
- * does not exist yet: the flag is accepted and refused with a clear UNSUPPORTED error.
+ * Storage: the `_schemas` topic (compacted, one partition) of the Kafka cluster at
+ * `--bootstrap` (a Sluice broker or any Kafka; default localhost:9092, SASL flags as the
+ * client commands), through transport/'s kafka implementation; or, with `--data-dir`, an
+ * fsync'd append-only log on local disk for a registry without any cluster. Giving both is a
+ * usage error. `sluice broker --registry` serves the registry from the broker's own
+ * `_schemas` topic (embedded transport, see broker.ts); both print the same line.
  * Exit codes: `schemas check` exits 1 when the schema is incompatible, so CI can gate on it.
  */
-import { readFileSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { SluiceError } from '../../common/index.js';
+import { isSluiceError, SluiceError } from '../../common/index.js';
 import {
   COMPATIBILITY_LEVELS,
   type CompatibilityLevel,
   createRegistryServer,
   FileStorage,
   RegistryClient,
-  SCHEMA_TYPES,
+  type RegistryServer,
+  type RegistryStorage,
   type SchemaReference,
-  type SchemaType,
+  TopicStorage,
 } from '../../registry/index.js';
-
-const DEFAULT_URL = 'http://127.0.0.1:8081';
+import { createKafkaTransport } from '../../transport/index.js';
+import { addClientOptions, type ClientOptions, clientOptions } from '../kafka-client.js';
+import { DEFAULT_REGISTRY_URL, readSchemaFile, schemaTypeOfFile, schemaTypeOption } from '../schema-files.js';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -37,35 +41,10 @@ function parseReference(value: string, previous: SchemaReference[] = []): Schema
   return [...previous, { name: m[1], subject: m[2], version: Number(m[3]) }];
 }
 
-function typeOf(file: string, explicit: string | undefined): SchemaType {
-  if (explicit !== undefined) return explicit.toUpperCase() as SchemaType;
-  switch (extname(file).toLowerCase()) {
-    case '.proto':
-      return 'PROTOBUF';
-    case '.json':
-      return 'JSON';
-    default:
-      return 'AVRO';
-  }
-}
-
-function readSchema(file: string): string {
-  try {
-    return readFileSync(resolve(file), 'utf8');
-  } catch (err) {
-    throw new SluiceError('INVALID_ARGUMENT', `cannot read schema file ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
 const urlOption = () =>
-  new Option('--url <url>', 'schema registry URL').env('SLUICE_REGISTRY_URL').default(DEFAULT_URL);
+  new Option('--url <url>', 'schema registry URL').env('SLUICE_REGISTRY_URL').default(DEFAULT_REGISTRY_URL);
 const typeOption = () =>
-  new Option(
-    '--type <type>',
-    'schema type (default: from the file extension: .proto, .json, else AVRO)',
-  ).choices(SCHEMA_TYPES.flatMap((t) => [t, t.toLowerCase()]));
+  schemaTypeOption('--type', 'schema type (default: from the file extension: .proto, .json, else AVRO)');
 
 /** Writes to the CLI's stdout as configured on the program (runCli's io in tests). */
 function out(cmd: Command, s: string): void {
@@ -74,54 +53,107 @@ function out(cmd: Command, s: string): void {
   else write(s);
 }
 
+interface RegistryOpts extends ClientOptions {
+  port: number;
+  host: string;
+  dataDir?: string;
+  compatibility: string;
+}
+
+/** The line `sluice registry` and `sluice broker --registry` print once the registry listens. */
+export function registryListeningLine(server: RegistryServer): string {
+  return `schema registry listening on ${server.url} (storage ${server.registry.storage.description})\n`;
+}
+
 export function registerRegistryCommands(program: Command): void {
-  program
-    .command('registry')
-    .description('run the Confluent-compatible schema registry')
-    .addOption(
-      new Option('--port <n>', 'port to listen on (0: any free port)').argParser(parsePort).default(8081),
-    )
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--data-dir <dir>', 'directory of the durable _schemas log', './sluice-data/registry')
-    .option(
-      '--bootstrap <host:port>',
-      'store schemas in the _schemas topic of this Kafka cluster (not available yet)',
-    )
-    .addOption(
-      new Option('--compatibility <level>', 'default compatibility level')
-        .choices([...COMPATIBILITY_LEVELS])
-        .default('BACKWARD'),
-    )
-    .action(
-      async (
-        opts: { port: number; host: string; dataDir: string; bootstrap?: string; compatibility: string },
-        cmd: Command,
-      ) => {
-        if (opts.bootstrap !== undefined) {
-          throw new SluiceError(
-            'UNSUPPORTED',
-            `--bootstrap ${opts.bootstrap}: storing schemas in a Kafka _schemas topic needs the transport module, which is not built yet; use --data-dir`,
-          );
-        }
-        const server = await createRegistryServer({
-          storage: new FileStorage(resolve(opts.dataDir)),
-          port: opts.port,
-          host: opts.host,
-          defaultCompatibility: opts.compatibility as CompatibilityLevel,
-        });
-        out(
-          cmd,
-          `schema registry listening on ${server.url} (storage ${server.registry.storage.description})\n`,
+  addClientOptions(
+    program
+      .command('registry')
+      .description('run the Confluent-compatible schema registry (schemas in the _schemas topic)')
+      .addOption(
+        new Option('--port <n>', 'port to listen on (0: any free port)').argParser(parsePort).default(8081),
+      )
+      .option('--host <host>', 'interface to listen on', '127.0.0.1')
+      .option(
+        '--data-dir <dir>',
+        'keep the schema log in this local directory instead of a Kafka topic (no cluster needed)',
+      )
+      .addOption(
+        new Option('--compatibility <level>', 'default compatibility level')
+          .choices([...COMPATIBILITY_LEVELS])
+          .default('BACKWARD'),
+      )
+      .addHelpText(
+        'after',
+        `
+Schemas live in the compacted _schemas topic of the --bootstrap cluster (created if missing),
+so they survive restarts of the registry and the broker. One registry per _schemas topic is
+the intended setup; a second one on the same topic takes over writing (the first re-reads the
+topic and retries its next write), so ids are never handed out twice.
+
+Examples:
+  sluice registry --port 8081 --bootstrap localhost:9092
+  sluice registry --port 8081 --data-dir ./sluice-data/registry`,
+      ),
+  ).action(async (raw: RegistryOpts, cmd: Command) => {
+    const opts = clientOptions(raw);
+    let storage: RegistryStorage;
+    let closeTransport = async (): Promise<void> => undefined;
+    if (opts.dataDir !== undefined) {
+      if (cmd.getOptionValueSource('bootstrap') !== 'default')
+        throw new SluiceError(
+          'USAGE',
+          'give either --bootstrap (the _schemas topic) or --data-dir, not both',
         );
-        const stop = (signal: NodeJS.Signals, code: number) => {
-          process.once(signal, () => {
-            void server.close().finally(() => process.exit(code));
-          });
-        };
-        stop('SIGINT', 130);
-        stop('SIGTERM', 143);
-      },
-    );
+      storage = new FileStorage(resolve(opts.dataDir));
+    } else {
+      const transport = createKafkaTransport({
+        bootstrap: opts.bootstrap,
+        clientId: 'sluice-registry',
+        requestTimeoutMs: opts.timeout,
+        ...(opts.saslMechanism === undefined
+          ? {}
+          : {
+              sasl: {
+                mechanism: opts.saslMechanism,
+                username: opts.saslUsername ?? '',
+                password: opts.saslPassword ?? '',
+              },
+            }),
+      });
+      storage = new TopicStorage(transport);
+      closeTransport = () => transport.close();
+    }
+    let server: RegistryServer;
+    try {
+      server = await createRegistryServer({
+        storage,
+        port: opts.port,
+        host: opts.host,
+        defaultCompatibility: opts.compatibility as CompatibilityLevel,
+      });
+    } catch (err) {
+      await closeTransport();
+      if (opts.dataDir === undefined && isSluiceError(err) && err.code !== 'INVALID_CONFIG')
+        throw new SluiceError(
+          err.code,
+          `cannot open the _schemas topic on ${opts.bootstrap} (is the cluster up? --timeout ${opts.timeout} ms): ${err.message}`,
+          { cause: err },
+        );
+      throw err;
+    }
+    out(cmd, registryListeningLine(server));
+    const stop = (signal: NodeJS.Signals, code: number) => {
+      process.once(signal, () => {
+        void server
+          .close()
+          .then(closeTransport)
+          .finally(() => process.exit(code));
+      });
+    };
+    stop('SIGINT', 130);
+    stop('SIGTERM', 143);
+  });
 
   const schemas = program
     .command('schemas')
@@ -151,8 +183,8 @@ export function registerRegistryCommands(program: Command): void {
         const id = await client.register(
           opts.subject,
           {
-            schema: readSchema(opts.file),
-            schemaType: typeOf(opts.file, opts.type),
+            schema: readSchemaFile(opts.file),
+            schemaType: schemaTypeOfFile(opts.file, opts.type),
             references: opts.reference,
           },
           { normalize: opts.normalize === true },
@@ -203,8 +235,8 @@ export function registerRegistryCommands(program: Command): void {
           'POST',
           `/compatibility/subjects/${encodeURIComponent(opts.subject)}/versions${version}?verbose=true`,
           {
-            schema: readSchema(opts.file),
-            schemaType: typeOf(opts.file, opts.type),
+            schema: readSchemaFile(opts.file),
+            schemaType: schemaTypeOfFile(opts.file, opts.type),
             ...(opts.reference === undefined ? {} : { references: opts.reference }),
           },
         );
