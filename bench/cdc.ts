@@ -193,8 +193,6 @@ try {
   const snapshotSeconds = (performance.now() - t0) / 1000;
   const snapshotRows = sink.count;
   const snapshotCpu = cpuSince(cpu0, snapshotRows);
-  if (process.env.BENCH_THREADS)
-    process.stderr.write(`THREADS ${JSON.stringify((await import('./_threads.js')).threadCpu())}\n`);
   const snapshotPhaseMs = source.stats.snapshotMs;
 
   // Streaming: changes committed in 1000-row transactions while the connector is stopped

@@ -433,16 +433,15 @@ export class PostgresCdcSource {
           const lastKey = keyIdx.map((i) => last[i] ?? null);
           const nextP: Promise<Row[]> = rows.length < n ? Promise.resolve([]) : fetchChunk(lastKey);
           nextP.catch(() => {});
-          const records: ChangeRecord[] = [];
-          for (let i = 0; i < rows.length; i++) {
-            const row = rows[i];
-            const s =
-              isLastTable && i === rows.length - 1 && rows.length < n
-                ? { ...src, snapshot: 'last' as const }
-                : src;
-            const kv = this.encoder.snapshotRecord(model, row, s);
-            records.push({ topic: model.topic, key: kv.key, value: kv.value });
-          }
+          const kvs = this.encoder.snapshotRecords(
+            model,
+            rows,
+            src,
+            isLastTable && rows.length < n ? { ...src, snapshot: 'last' } : null,
+          );
+          const records: ChangeRecord[] = new Array(kvs.length);
+          for (let i = 0; i < kvs.length; i++)
+            records[i] = { topic: model.topic, key: kvs[i].key, value: kvs[i].value };
           // Chunk k is written (and its progress saved) while chunk k+1 is fetched and
           // converted; writes stay in order because each waits for the previous one.
           await inflight;
