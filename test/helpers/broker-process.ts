@@ -37,7 +37,14 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export async function startBrokerProcess(options: { flushMs?: number } = {}): Promise<BrokerProcess> {
+export interface BrokerProcessOptions {
+  /** flush.ms of new topics (default: the broker's, 0 = fsync before every acknowledgement). */
+  flushMs?: number;
+  /** The first consumer group join waits this long for more members (broker default 3000 ms). */
+  groupInitialRebalanceDelayMs?: number;
+}
+
+export async function startBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-broker-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -58,7 +65,13 @@ export async function startBrokerProcess(options: { flushMs?: number } = {}): Pr
     const c = spawn(process.execPath, args, {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
+      env: {
+        ...process.env,
+        SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn',
+        ...(options.groupInitialRebalanceDelayMs === undefined
+          ? {}
+          : { SLUICE_BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: String(options.groupInitialRebalanceDelayMs) }),
+      },
     });
     child = c;
     live.add(c);
