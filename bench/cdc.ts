@@ -1,7 +1,7 @@
 /**
  * bench/cdc.ts: Postgres CDC throughput and latency, printed as ONE JSON object.
  *
- *   node --import tsx bench/cdc.ts [--snapshot-rows N] [--changes N] [--latency-txns N] [--sink broker|file]
+ *   node --import tsx bench/cdc.ts [--snapshot-rows N] [--changes N] [--latency-txns N] [--chunk-rows N] [--sink broker|file]
  *
  * Starts a throwaway Postgres (test/helpers/postgres.ts), then measures, in one run:
  *  - baseline: Postgres's own insert rate for the same rows (INSERT … SELECT generate_series,
@@ -43,6 +43,7 @@ function arg(name: string, dflt: number): number {
 const SNAPSHOT_ROWS = arg('snapshot-rows', 300_000);
 const CHANGES = arg('changes', 300_000);
 const LATENCY_TXNS = arg('latency-txns', 1000);
+const CHUNK_ROWS = arg('chunk-rows', 10_000);
 const SINK = process.argv.includes('--sink') ? process.argv[process.argv.indexOf('--sink') + 1] : 'broker';
 if (SINK !== 'broker' && SINK !== 'file') throw new Error(`--sink broker|file, not ${SINK}`);
 
@@ -183,6 +184,7 @@ try {
     sink,
     offsets,
     heartbeatIntervalMs: 0,
+    snapshotChunkRows: CHUNK_ROWS,
   };
   source = new PostgresCdcSource(options);
 
@@ -241,6 +243,9 @@ try {
       // the snapshot phase alone, without set-up (checks, publication, slot creation)
       phase_seconds: Number((snapshotPhaseMs / 1000).toFixed(3)),
       phase_rate: Math.round(snapshotRows / (snapshotPhaseMs / 1000)),
+      chunk_rows: CHUNK_ROWS,
+      // against Postgres inserting the same rows in this run (a load-independent-ish yardstick)
+      rate_per_postgres_insert_rate: Number((snapshotRows / snapshotSeconds / pgBulkInsertRate).toFixed(3)),
       cpu: snapshotCpu,
     },
     streaming: {

@@ -16,12 +16,19 @@
  * `send`. One `send` at a time (the connector's rule): a flush waits for everything queued.
  * Offsets: the compacted topic `_sluice_cdc_offsets` (1 partition), key = slot name,
  * value = the SourceOffset as JSON; `load` reads the topic to its end and keeps the last
- * value per key (a null value clears). As Kafka Connect's offsets topic.
+ * value per key (a null value clears). As Kafka Connect's offsets topic, it is read by
+ * assigning the partition, without joining a consumer group (a group join waits for the
+ * broker's initial rebalance delay, 3 s by default, at every connector start).
  */
-import rdkafka, { KafkaJS, type LibrdKafkaError, type MessageHeader } from '@confluentinc/kafka-javascript';
+import rdkafka, {
+  KafkaJS,
+  type LibrdKafkaError,
+  type Message,
+  type MessageHeader,
+} from '@confluentinc/kafka-javascript';
 
 // CommonJS: the native client classes are reachable only through the default export.
-const { Producer } = rdkafka;
+const { KafkaConsumer, Producer } = rdkafka;
 type Producer = InstanceType<typeof Producer>;
 
 import { SluiceError } from '../../common/index.js';
@@ -175,37 +182,7 @@ export class KafkaOffsetStore implements OffsetStore {
         const ends = await admin.fetchTopicOffsets(this.topic);
         const high = Number(ends[0]?.high ?? 0);
         const out = new Map<string, SourceOffset>();
-        if (high > 0) {
-          const consumer = this.kafka.consumer({
-            'group.id': `sluice-cdc-offsets-reader-${process.pid}-${Date.now()}`,
-            'enable.auto.commit': false,
-            'auto.offset.reset': 'earliest',
-          } as never);
-          await consumer.connect();
-          await consumer.subscribe({ topics: [this.topic] });
-          await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(
-              () => reject(new SluiceError('TIMEOUT', `reading ${this.topic} timed out`)),
-              30_000,
-            );
-            consumer
-              .run({
-                eachMessage: async ({ message }) => {
-                  const k = message.key?.toString();
-                  if (k !== undefined) {
-                    if (message.value === null) out.delete(k);
-                    else out.set(k, JSON.parse(message.value.toString()) as SourceOffset);
-                  }
-                  if (Number(message.offset) >= high - 1) {
-                    clearTimeout(timer);
-                    resolve();
-                  }
-                },
-              })
-              .catch(reject);
-          });
-          await consumer.disconnect();
-        }
+        if (high > 0) await this.readTo(high, out);
         await this.producer.connect();
         return out;
       } finally {
@@ -216,6 +193,47 @@ export class KafkaOffsetStore implements OffsetStore {
       throw wrap(err, `cannot read CDC offsets from ${this.topic}`);
     });
     return this.ready;
+  }
+
+  /** Reads partition 0 of the offsets topic from its start up to `high` into `out`. */
+  private async readTo(high: number, out: Map<string, SourceOffset>): Promise<void> {
+    const consumer = new KafkaConsumer(
+      {
+        'bootstrap.servers': this.options.bootstrap,
+        'client.id': this.options.clientId ?? 'sluice-cdc',
+        // Required by librdkafka; never joined (assign, no subscribe) and nothing committed.
+        'group.id': `sluice-cdc-offsets-reader-${process.pid}`,
+        'enable.auto.commit': false,
+        log_level: 3,
+        ...(this.options.config ?? {}),
+      } as never,
+      { 'auto.offset.reset': 'earliest' },
+    );
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({}, (err) => (err ? reject(err) : resolve())),
+    );
+    try {
+      consumer.assign([{ topic: this.topic, partition: 0, offset: 0 }]);
+      const deadline = Date.now() + 30_000;
+      let next = 0;
+      while (next < high) {
+        if (Date.now() > deadline)
+          throw new SluiceError('TIMEOUT', `reading ${this.topic} timed out at offset ${next} of ${high}`);
+        const batch = await new Promise<Message[]>((resolve, reject) =>
+          consumer.consume(1000, (err, messages) => (err ? reject(err) : resolve(messages))),
+        );
+        for (const m of batch) {
+          const k = m.key?.toString();
+          if (k !== undefined) {
+            if (m.value === null) out.delete(k);
+            else out.set(k, JSON.parse(m.value.toString()) as SourceOffset);
+          }
+          next = Math.max(next, Number(m.offset) + 1);
+        }
+      }
+    } finally {
+      await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    }
   }
 
   async load(slot: string): Promise<SourceOffset | undefined> {

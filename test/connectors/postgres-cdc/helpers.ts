@@ -261,6 +261,7 @@ export async function seed(url: string, ids: number): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
+    await c.query('BEGIN'); // one commit (one WAL flush) for the whole seed
     for (let id = 1; id <= ids; id += 2) {
       await c.query(
         `INSERT INTO accounts (id, ver, ${ACCOUNT_COLS}) VALUES ($1, nextval('vers'), ${ACCOUNT_PARAMS.replace(/\$(\d+)/g, (_, n) => `$${Number(n) - 1}`)})`,
@@ -273,6 +274,7 @@ export async function seed(url: string, ids: number): Promise<void> {
       ]);
       await c.query(`INSERT INTO items VALUES ($1, nextval('vers'), 'seed', '{s}')`, [uuidFor(id)]);
     }
+    await c.query('COMMIT');
   } finally {
     await c.end();
   }
