@@ -12,7 +12,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isSluiceError } from '../../../src/common/index.js';
 import { KafkaChangeSink, KafkaOffsetStore, PostgresCdcSource } from '../../../src/connectors/index.js';
+import { startBrokerProcess } from '../../helpers/broker-process.js';
 import { readTopics } from '../../helpers/kafka-read.js';
 import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 
@@ -123,5 +125,30 @@ describe('postgres-cdc → Kafka', { skip, timeout: 120_000 }, () => {
     assert.deepEqual(JSON.parse(got[4].key), { id: 2 });
     const offsets = await own(new KafkaOffsetStore({ bootstrap: b.bootstrap })).load(`sluice_${prefix}`);
     assert.equal(offsets?.snapshot?.completed, true);
+  });
+});
+
+describe('postgres-cdc Kafka sink acknowledgements', { timeout: 60_000 }, () => {
+  it('a record the broker never acknowledges fails its send (a delivery report), it does not pass silently', async () => {
+    const bp = await startBrokerProcess();
+    const sink = new KafkaChangeSink({ bootstrap: bp.bootstrap, config: { 'message.timeout.ms': 2000 } });
+    const rec = (k: string) => ({ topic: 'acks.t', key: Buffer.from(k), value: Buffer.from(`v${k}`) });
+    try {
+      await sink.send([rec('1'), rec('2')]);
+      assert.deepEqual(
+        (await readTopics(bp.bootstrap, ['acks.t'])).map((r) => String(r.key)),
+        ['1', '2'],
+        'acknowledged records are in the topic',
+      );
+      await bp.kill();
+      await assert.rejects(sink.send([rec('3')]), (err: unknown) => {
+        assert.ok(isSluiceError(err, 'NETWORK'), String(err));
+        assert.match(err.message, /producing change records failed/);
+        return true;
+      });
+    } finally {
+      await sink.close();
+      await bp.stop();
+    }
   });
 });
