@@ -190,8 +190,10 @@ try {
 
   // Snapshot.
   let cpu0 = cpuNow();
+  const elu0 = performance.eventLoopUtilization();
   t0 = performance.now();
   await source.start();
+  const snapshotElu = performance.eventLoopUtilization(elu0).utilization;
   const snapshotSeconds = (performance.now() - t0) / 1000;
   const snapshotRows = sink.count;
   const snapshotCpu = cpuSince(cpu0, snapshotRows);
@@ -247,6 +249,8 @@ try {
       // against Postgres inserting the same rows in this run (a load-independent-ish yardstick)
       rate_per_postgres_insert_rate: Number((snapshotRows / snapshotSeconds / pgBulkInsertRate).toFixed(3)),
       cpu: snapshotCpu,
+      // share of the time the connector's event loop was busy (1: the main thread is the limit)
+      event_loop_utilization: Number(snapshotElu.toFixed(3)),
     },
     streaming: {
       changes: CHANGES,
