@@ -122,16 +122,21 @@ export class KafkaChangeSink implements ChangeSink {
       // Queue full or a closed client: what was queued is flushed below, the batch fails.
       this.failure ??= err as LibrdKafkaError;
     }
-    for (;;) {
+    // librdkafka's flush re-checks its queue only every 10 ms when no delivery report wakes it
+    // (and successes make none here): short flushes 1 ms apart first, so a small batch is
+    // acknowledged within about a millisecond of the broker's answer; then long waits.
+    for (let attempt = 0; ; attempt++) {
+      const wait = attempt < 50 ? 0 : 30_000;
       const err = await new Promise<LibrdKafkaError | undefined>((resolve) =>
-        this.producer.flush(30_000, (e) => resolve(e ?? undefined)),
+        this.producer.flush(wait, (e) => resolve(e ?? undefined)),
       );
       if (err === undefined) break;
-      // Still in flight after 30 s (broker away): keep waiting unless the client is broken.
+      // Still in flight (broker slow or away): keep waiting unless the client is broken.
       if ((err as { code?: number }).code !== -185 /* ERR__TIMED_OUT */) {
         this.failure ??= err;
         break;
       }
+      if (wait === 0) await new Promise((r) => setTimeout(r, 1));
     }
     await new Promise((r) => setImmediate(r));
     const failed = this.failure ?? this.fatal;
