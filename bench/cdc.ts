@@ -1,7 +1,7 @@
 /**
  * bench/cdc.ts: Postgres CDC throughput and latency, printed as ONE JSON object.
  *
- *   node --import tsx bench/cdc.ts [--snapshot-rows N] [--changes N] [--latency-txns N]
+ *   node --import tsx bench/cdc.ts [--snapshot-rows N] [--changes N] [--latency-txns N] [--chunk-rows N] [--sink broker|file]
  *
  * Starts a throwaway Postgres (test/helpers/postgres.ts), then measures, in one run:
  *  - baseline: Postgres's own insert rate for the same rows (INSERT … SELECT generate_series,
@@ -12,10 +12,13 @@
  *    stopped; then the time from its restart until the sink acknowledged the last change;
  *  - commit-to-sink latency p50/p99: single-row transactions at a steady rate; latency is
  *    the sink's acknowledgement time minus the event's source.ts_ms (Postgres commit time).
- * The sink is the durable file sink (one write + fsync per batch, offsets fsync'd), i.e.
- * every acknowledged record is on disk; the broker is not merged yet.
+ * The sink (default `broker`) is Sluice's broker in its own process (`sluice broker`, fsync
+ * before every acknowledgement), written by KafkaChangeSink (librdkafka, idempotent, acks=all)
+ * with the offsets in `_sluice_cdc_offsets`: the path `sluice cdc postgres --bootstrap` takes.
+ * `--sink file` uses the fsync'd file sink instead (no broker).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -24,8 +27,12 @@ import {
   type ChangeSink,
   FileChangeSink,
   FileOffsetStore,
+  KafkaChangeSink,
+  KafkaOffsetStore,
+  type OffsetStore,
   PostgresCdcSource,
 } from '../src/connectors/index.js';
+import { type BrokerProcess, startBrokerProcess } from '../test/helpers/broker-process.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 
 function arg(name: string, dflt: number): number {
@@ -36,6 +43,9 @@ function arg(name: string, dflt: number): number {
 const SNAPSHOT_ROWS = arg('snapshot-rows', 300_000);
 const CHANGES = arg('changes', 300_000);
 const LATENCY_TXNS = arg('latency-txns', 1000);
+const CHUNK_ROWS = arg('chunk-rows', 10_000);
+const SINK = process.argv.includes('--sink') ? process.argv[process.argv.indexOf('--sink') + 1] : 'broker';
+if (SINK !== 'broker' && SINK !== 'file') throw new Error(`--sink broker|file, not ${SINK}`);
 
 class MeasuringSink implements ChangeSink {
   count = 0;
@@ -66,6 +76,64 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 }
 
+/** CPU seconds (user + system, all threads) of a process, from /proc; with `children`, also its reaped children's. */
+function procCpu(pid: number | undefined, children = false): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // after "pid (comm) ": state is field 3; utime, stime, cutime, cstime are fields 14-17
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return ticks / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of Postgres: the postmaster, its live backends and the ones that exited. */
+function postgresCpu(dataDir: string): number {
+  let pm: number;
+  try {
+    pm = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return 0;
+  }
+  let kids: number[] = [];
+  try {
+    kids = execFileSync('pgrep', ['-P', String(pm)])
+      .toString()
+      .trim()
+      .split('\n')
+      .map(Number);
+  } catch {}
+  return procCpu(pm, true) + kids.reduce((a, k) => a + procCpu(k), 0);
+}
+
+/** CPU seconds used so far by this process (connector, incl. librdkafka's threads), the broker and Postgres. */
+function cpuNow(): { connector: number; broker: number; postgres: number } {
+  const u = process.cpuUsage();
+  return {
+    connector: (u.user + u.system) / 1e6,
+    broker: procCpu(broker?.pid()),
+    postgres: postgresCpu(pgs.dataDir),
+  };
+}
+
+function cpuSince(c0: ReturnType<typeof cpuNow>, rows: number) {
+  const c1 = cpuNow();
+  const r = (x: number) => Number(x.toFixed(2));
+  return {
+    connector_s: r(c1.connector - c0.connector),
+    broker_s: r(c1.broker - c0.broker),
+    postgres_s: r(c1.postgres - c0.postgres),
+    // CPU-microseconds per row, all three processes: independent of how loaded the machine is
+    total_us_per_row: r(
+      ((c1.connector - c0.connector + c1.broker - c0.broker + c1.postgres - c0.postgres) * 1e6) / rows,
+    ),
+    connector_us_per_row: r(((c1.connector - c0.connector) * 1e6) / rows),
+  };
+}
+
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
@@ -78,6 +146,9 @@ const pgs = await startPostgres({ config: { shared_buffers: "'256MB'", max_wal_s
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-cdc-'));
 const client = new pg.Client({ connectionString: pgs.url });
 let source: PostgresCdcSource | undefined;
+let broker: BrokerProcess | undefined;
+let sink: MeasuringSink | undefined;
+let offsets: OffsetStore | undefined;
 try {
   await client.connect();
   await client.query(
@@ -98,22 +169,34 @@ try {
   const pgBulkInsertRate = SNAPSHOT_ROWS / ((performance.now() - t0) / 1000);
   await client.query('VACUUM ANALYZE snap');
 
-  const sink = new MeasuringSink(await FileChangeSink.open(join(dir, 'records.jsonl')));
+  if (SINK === 'broker') {
+    broker = await startBrokerProcess();
+    sink = new MeasuringSink(new KafkaChangeSink({ bootstrap: broker.bootstrap }));
+    offsets = new KafkaOffsetStore({ bootstrap: broker.bootstrap });
+  } else {
+    sink = new MeasuringSink(await FileChangeSink.open(join(dir, 'records.jsonl')));
+    offsets = new FileOffsetStore(join(dir, 'offsets'));
+  }
   const options = {
     url: pgs.url,
     tables: ['public.snap', 'public.stream'],
     topicPrefix: 'bench',
     sink,
-    offsets: new FileOffsetStore(join(dir, 'offsets')),
+    offsets,
     heartbeatIntervalMs: 0,
+    snapshotChunkRows: CHUNK_ROWS,
   };
   source = new PostgresCdcSource(options);
 
   // Snapshot.
+  let cpu0 = cpuNow();
+  const elu0 = performance.eventLoopUtilization();
   t0 = performance.now();
   await source.start();
+  const snapshotElu = performance.eventLoopUtilization(elu0).utilization;
   const snapshotSeconds = (performance.now() - t0) / 1000;
   const snapshotRows = sink.count;
+  const snapshotCpu = cpuSince(cpu0, snapshotRows);
   const snapshotPhaseMs = source.stats.snapshotMs;
 
   // Streaming: changes committed in 1000-row transactions while the connector is stopped
@@ -126,10 +209,12 @@ try {
   const pgTxnInsertSeconds = (performance.now() - t0) / 1000;
   source = new PostgresCdcSource(options);
   const base = sink.count;
+  cpu0 = cpuNow();
   t0 = performance.now();
   await source.start();
-  await waitFor(() => sink.count - base >= CHANGES, 300_000);
+  await waitFor(() => (sink as MeasuringSink).count - base >= CHANGES, 300_000);
   const streamingSeconds = (performance.now() - t0) / 1000;
+  const streamingCpu = cpuSince(cpu0, CHANGES);
 
   // Latency: single-row transactions at ~500/s.
   sink.measure = true;
@@ -141,13 +226,16 @@ try {
     ]);
     await new Promise((r) => setTimeout(r, 2));
   }
-  await waitFor(() => sink.count - latBase >= LATENCY_TXNS, 60_000);
+  await waitFor(() => (sink as MeasuringSink).count - latBase >= LATENCY_TXNS, 60_000);
   await source.stop();
   source = undefined;
 
   const out = {
     name: 'cdc',
-    sink: 'file (fsync per batch, fsync’d offsets)',
+    sink:
+      SINK === 'broker'
+        ? 'Sluice broker process (fsync before ack), librdkafka idempotent producer acks=all, offsets in _sluice_cdc_offsets'
+        : 'file (fsync per batch, fsync’d offsets)',
     events: snapshotRows + CHANGES + LATENCY_TXNS,
     seconds: Number((snapshotSeconds + streamingSeconds).toFixed(3)),
     snapshot: {
@@ -157,12 +245,19 @@ try {
       // the snapshot phase alone, without set-up (checks, publication, slot creation)
       phase_seconds: Number((snapshotPhaseMs / 1000).toFixed(3)),
       phase_rate: Math.round(snapshotRows / (snapshotPhaseMs / 1000)),
+      chunk_rows: CHUNK_ROWS,
+      // against Postgres inserting the same rows in this run (a load-independent-ish yardstick)
+      rate_per_postgres_insert_rate: Number((snapshotRows / snapshotSeconds / pgBulkInsertRate).toFixed(3)),
+      cpu: snapshotCpu,
+      // share of the time the connector's event loop was busy (1: the main thread is the limit)
+      event_loop_utilization: Number(snapshotElu.toFixed(3)),
     },
     streaming: {
       changes: CHANGES,
       seconds: Number(streamingSeconds.toFixed(3)),
       rate: Math.round(CHANGES / streamingSeconds),
       transactionRows: tx,
+      cpu: streamingCpu,
     },
     latency: {
       transactions: LATENCY_TXNS,
@@ -179,6 +274,9 @@ try {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } finally {
   await source?.stop().catch(() => {});
+  await sink?.close().catch(() => {});
+  await offsets?.close().catch(() => {});
+  await broker?.stop();
   await client.end().catch(() => {});
   await pgs.stop();
   rmSync(dir, { recursive: true, force: true });

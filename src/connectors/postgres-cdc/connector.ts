@@ -422,7 +422,10 @@ export class PostgresCdcSource {
                 return r.rows as Row[];
               };
         let rows: Row[];
-        let inflight: Promise<void> = Promise.resolve();
+        // The previous chunk's write, and the save of its progress (chained in chunk order).
+        let written: Promise<void> = Promise.resolve();
+        let saved: Promise<void> = Promise.resolve();
+        let saveError: unknown;
         try {
           rows = await fetchChunk(p.lastKey);
         } catch (err) {
@@ -433,24 +436,32 @@ export class PostgresCdcSource {
           const lastKey = keyIdx.map((i) => last[i] ?? null);
           const nextP: Promise<Row[]> = rows.length < n ? Promise.resolve([]) : fetchChunk(lastKey);
           nextP.catch(() => {});
-          const records: ChangeRecord[] = [];
-          for (let i = 0; i < rows.length; i++) {
-            const row = rows[i];
-            const s =
-              isLastTable && i === rows.length - 1 && rows.length < n
-                ? { ...src, snapshot: 'last' as const }
-                : src;
-            const kv = this.encoder.snapshotRecord(model, row, s);
-            records.push({ topic: model.topic, key: kv.key, value: kv.value });
-          }
-          // Chunk k is written (and its progress saved) while chunk k+1 is fetched and
-          // converted; writes stay in order because each waits for the previous one.
-          await inflight;
+          const kvs = this.encoder.snapshotRecords(
+            model,
+            rows,
+            src,
+            isLastTable && rows.length < n ? { ...src, snapshot: 'last' } : null,
+          );
+          const records: ChangeRecord[] = new Array(kvs.length);
+          for (let i = 0; i < kvs.length; i++)
+            records[i] = { topic: model.topic, key: kvs[i].key, value: kvs[i].value };
+          // Chunk k is written while chunk k+1 is fetched and converted; writes stay in order
+          // because each waits for the previous one. A chunk's progress is saved once it is
+          // written (and after the previous save), without holding up the next write: a crash
+          // then re-reads at most the chunks written since the last save (at-least-once).
+          await written;
+          if (saveError !== undefined) throw saveError;
           p = { done: false, lastKey, rows: p.rows + rows.length };
           const chunkProgress = p;
-          inflight = (async () => {
-            await this.options.sink.send(records);
+          const write = this.options.sink.send(records).then(() => {
             this.stats.snapshotRows += records.length;
+          });
+          written = write;
+          written.catch(() => {});
+          const previousSave = saved;
+          saved = (async () => {
+            await write;
+            await previousSave;
             progress.tables[name] = chunkProgress;
             await this.saveOffset({ ...offset, snapshot: structuredClone(progress) });
             this.options.onSnapshotProgress?.({
@@ -461,7 +472,9 @@ export class PostgresCdcSource {
               tablesTotal: this.tables.length,
             });
           })();
-          inflight.catch(() => {});
+          saved.catch((err: unknown) => {
+            saveError ??= err;
+          });
           if (this.stopping) throw new SluiceError('CLOSED', 'stopped during the snapshot');
           try {
             rows = await nextP;
@@ -469,7 +482,8 @@ export class PostgresCdcSource {
             throw wrapPgError(err, `snapshot of ${name} failed`);
           }
         }
-        await inflight;
+        await written;
+        await saved;
         if (t.key.length === 0) await c.query('CLOSE sluice_snapshot');
         progress.tables[name] = { ...p, done: true };
         tablesDone++;

@@ -218,6 +218,11 @@ export class TableModel {
     return `${s}}`;
   }
 
+  /** JSON of a `source` block. */
+  private sourceJson(src: SourceInfo): string {
+    return `${this.sourcePrefix}${src.ts_ms},"snapshot":"${src.snapshot}"${this.sourceMiddle}"sequence":${src.sequence === null ? 'null' : JSON.stringify(src.sequence)},${this.sourceTable}"txId":${src.txId ?? 'null'},"lsn":${src.lsn ?? 'null'},"xmin":null}`;
+  }
+
   /** JSON of a whole envelope, built as text (the `json` formats' hot path). */
   envelopeJson(
     op: Op,
@@ -226,12 +231,21 @@ export class TableModel {
     src: SourceInfo,
     transaction: TransactionBlock | null,
   ): string {
-    const source = `${this.sourcePrefix}${src.ts_ms},"snapshot":"${src.snapshot}"${this.sourceMiddle}"sequence":${src.sequence === null ? 'null' : JSON.stringify(src.sequence)},${this.sourceTable}"txId":${src.txId ?? 'null'},"lsn":${src.lsn ?? 'null'},"xmin":null}`;
     const tx =
       transaction === null
         ? 'null'
         : `{"id":${JSON.stringify(transaction.id)},"total_order":${transaction.total_order},"data_collection_order":${transaction.data_collection_order}}`;
-    return `{"before":${before ?? 'null'},"after":${after ?? 'null'},"source":${source},"op":"${op}","ts_ms":${Date.now()},"transaction":${tx}}`;
+    return `{"before":${before ?? 'null'},"after":${after ?? 'null'},"source":${this.sourceJson(src)},"op":"${op}","ts_ms":${Date.now()},"transaction":${tx}}`;
+  }
+
+  /**
+   * What follows `after` in a snapshot (`r`) envelope up to its `ts_ms` value: the same for
+   * every row of a chunk, so it is built once per chunk. A snapshot envelope is
+   * `{"before":null,"after":` + row + tail + ts_ms + `,"transaction":null}`, byte for byte
+   * what `envelopeJson('r', null, row, src, null)` gives.
+   */
+  snapshotTail(src: SourceInfo): string {
+    return `,"source":${this.sourceJson(src)},"op":"r","ts_ms":`;
   }
 
   /** The Debezium value struct of a tuple; `undefined` cells (unchanged TOAST) get the placeholder. */
@@ -471,6 +485,16 @@ export interface RecordEncoder {
     src: SourceInfo,
   ): { key: Buffer | null; value: Buffer };
   /**
+   * `snapshotRecord` of every row of a chunk (`last`, when given, is the source of the
+   * chunk's final row: Debezium marks the snapshot's last event `snapshot: "last"`).
+   */
+  snapshotRecords(
+    model: TableModel,
+    rows: readonly (readonly (string | null)[])[],
+    src: SourceInfo,
+    last: SourceInfo | null,
+  ): { key: Buffer | null; value: Buffer }[];
+  /**
    * One change event. `before`/`after` are text tuples; `beforeKeyOnly` keeps only the key
    * columns of `before` (a delete without REPLICA IDENTITY FULL).
    */
@@ -512,6 +536,60 @@ export class JsonEncoder implements RecordEncoder {
       key: k === null ? null : Buffer.from(`{"schema":${st?.key},"payload":${k}}`),
       value: Buffer.from(`{"schema":${st?.value},"payload":${payload}}`),
     };
+  }
+
+  /**
+   * The snapshot's hot path: each chunk's keys and values are written into shared buffers
+   * (one allocation per ~1 MB instead of two per row) and handed out as slices of them; the
+   * envelope's constant part after `after` is built once per chunk.
+   */
+  snapshotRecords(
+    model: TableModel,
+    rows: readonly (readonly (string | null)[])[],
+    src: SourceInfo,
+    last: SourceInfo | null,
+  ): { key: Buffer | null; value: Buffer }[] {
+    const out: { key: Buffer | null; value: Buffer }[] = new Array(rows.length);
+    const st = this.withSchema ? this.schemaText.get(model) : undefined;
+    const keyOpen = st === undefined ? '' : `{"schema":${st.key},"payload":`;
+    const keyClose = st === undefined ? '' : '}';
+    const valueOpen =
+      st === undefined
+        ? '{"before":null,"after":'
+        : `{"schema":${st.value},"payload":{"before":null,"after":`;
+    const valueClose = st === undefined ? ',"transaction":null}' : ',"transaction":null}}';
+    const tail = model.snapshotTail(src);
+    let buf = Buffer.allocUnsafe(0);
+    let off = 0;
+    let nowMs = 0;
+    let now = '';
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const t = Date.now();
+      if (t !== nowMs) {
+        nowMs = t;
+        now = String(t);
+      }
+      const k = model.keyJsonArray(row);
+      const key = k === null ? null : `${keyOpen}${k}${keyClose}`;
+      const value = `${valueOpen}${model.rowJsonArray(row)}${last !== null && i === rows.length - 1 ? model.snapshotTail(last) : tail}${now}${valueClose}`;
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      const need = 3 * (value.length + (key === null ? 0 : key.length));
+      if (off + need > buf.length) {
+        buf = Buffer.allocUnsafe(Math.max(need, 1 << 20));
+        off = 0;
+      }
+      let keyBuf: Buffer | null = null;
+      if (key !== null) {
+        const n = buf.write(key, off);
+        keyBuf = buf.subarray(off, off + n);
+        off += n;
+      }
+      const n = buf.write(value, off);
+      out[i] = { key: keyBuf, value: buf.subarray(off, off + n) };
+      off += n;
+    }
+    return out;
   }
 
   key(model: TableModel, tuple: TextTuple): Buffer | null {
@@ -589,6 +667,17 @@ export class AvroEncoder implements RecordEncoder {
   ): { key: Buffer | null; value: Buffer } {
     const t = model.tupleOf(row);
     return { key: this.key(model, t), value: this.value(model, 'r', null, false, t, src, null) };
+  }
+
+  snapshotRecords(
+    model: TableModel,
+    rows: readonly (readonly (string | null)[])[],
+    src: SourceInfo,
+    last: SourceInfo | null,
+  ): { key: Buffer | null; value: Buffer }[] {
+    return rows.map((row, i) =>
+      this.snapshotRecord(model, row, last !== null && i === rows.length - 1 ? last : src),
+    );
   }
 
   key(model: TableModel, tuple: TextTuple): Buffer | null {

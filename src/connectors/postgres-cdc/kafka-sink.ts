@@ -1,16 +1,36 @@
 /**
  * ChangeSink and OffsetStore on any Kafka cluster (the embedded broker or a real one),
- * through @confluentinc/kafka-javascript (librdkafka) in its KafkaJS-compatible API.
+ * through @confluentinc/kafka-javascript (librdkafka).
  *
  * Sink: one idempotent producer, acks=all; `send` resolves when every record of the batch
  * is acknowledged by the in-sync replicas. Idempotence keeps per-partition order across
  * librdkafka's internal retries, so per-key order holds. Topics are created on first use
  * when the cluster allows it (allow.auto.create.topics), else must exist.
+ * The sink uses librdkafka's own producer API, not the KafkaJS-compatible layer: that layer
+ * makes a promise and a delivery-report object per record, about 2/3 of the connector's
+ * CPU per record (bench/cdc.ts). Here delivery reports come only for failed records
+ * (`delivery.report.only.error`), and `send` ends with `flush`, which returns once librdkafka's
+ * queue is empty, i.e. every record was acknowledged or failed; a failure's report is
+ * dispatched before the flush's completion is seen (both are libuv async events queued in
+ * that order; `send` also waits one turn of the event loop), so a failed record fails its
+ * `send`. One `send` at a time (the connector's rule): a flush waits for everything queued.
  * Offsets: the compacted topic `_sluice_cdc_offsets` (1 partition), key = slot name,
  * value = the SourceOffset as JSON; `load` reads the topic to its end and keeps the last
- * value per key (a null value clears). As Kafka Connect's offsets topic.
+ * value per key (a null value clears). As Kafka Connect's offsets topic, it is read by
+ * assigning the partition, without joining a consumer group (a group join waits for the
+ * broker's initial rebalance delay, 3 s by default, at every connector start).
  */
-import { KafkaJS } from '@confluentinc/kafka-javascript';
+import rdkafka, {
+  KafkaJS,
+  type LibrdKafkaError,
+  type Message,
+  type MessageHeader,
+} from '@confluentinc/kafka-javascript';
+
+// CommonJS: the native client classes are reachable only through the default export.
+const { KafkaConsumer, Producer } = rdkafka;
+type Producer = InstanceType<typeof Producer>;
+
 import { SluiceError } from '../../common/index.js';
 import type { ChangeRecord, ChangeSink, OffsetStore, SourceOffset } from './sink.js';
 
@@ -44,47 +64,95 @@ function wrap(err: unknown, what: string): SluiceError {
 }
 
 export class KafkaChangeSink implements ChangeSink {
-  private readonly producer: KafkaJS.Producer;
+  private readonly producer: Producer;
   private connected: Promise<void> | undefined;
+  /** First delivery failure since the last `send` began (reports come only for failures). */
+  private failure: LibrdKafkaError | undefined;
+  /** A fatal client error (e.g. the idempotent producer lost its sequence): every later send fails. */
+  private fatal: LibrdKafkaError | undefined;
 
   constructor(readonly options: KafkaSinkOptions) {
-    this.producer = kafkaOf(options).producer({
+    this.producer = new Producer({
+      'bootstrap.servers': options.bootstrap,
+      'client.id': options.clientId ?? 'sluice-cdc',
+      log_level: 3,
       'enable.idempotence': true,
       acks: -1,
       'linger.ms': 5,
       'compression.type': 'lz4',
+      dr_cb: true,
+      'delivery.report.only.error': true,
+      ...(options.config ?? {}),
     } as never);
+    this.producer.on('delivery-report', (err) => {
+      if (err) this.failure ??= err;
+    });
+    this.producer.on('event.error', (err) => {
+      if ((err as { isFatal?: boolean }).isFatal === true) this.fatal ??= err;
+    });
   }
 
   private connect(): Promise<void> {
-    this.connected ??= this.producer.connect().catch((err) => {
-      this.connected = undefined;
-      throw wrap(err, `cannot connect to Kafka at ${this.options.bootstrap}`);
-    });
+    this.connected ??= new Promise<void>((resolve, reject) => {
+      this.producer.connect({}, (err) => (err ? reject(err) : resolve()));
+    }).then(
+      () => {
+        // Serves failure reports and client errors between flushes.
+        this.producer.setPollInterval(100);
+      },
+      (err) => {
+        this.connected = undefined;
+        throw wrap(err, `cannot connect to Kafka at ${this.options.bootstrap}`);
+      },
+    );
     return this.connected;
   }
 
   async send(records: readonly ChangeRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.connect();
-    const byTopic = new Map<string, KafkaJS.Message[]>();
-    for (const r of records) {
-      let list = byTopic.get(r.topic);
-      if (list === undefined) byTopic.set(r.topic, (list = []));
-      list.push({ key: r.key, value: r.value, ...(r.headers === undefined ? {} : { headers: r.headers }) });
-    }
+    if (this.fatal !== undefined) throw wrap(this.fatal, 'the Kafka producer failed for good');
+    this.failure = undefined;
     try {
-      await this.producer.sendBatch({
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i];
+        this.producer.produce(r.topic, null, r.value, r.key, 0, undefined, headersOf(r.headers));
+      }
     } catch (err) {
-      throw wrap(err, 'producing change records failed');
+      // Queue full or a closed client: what was queued is flushed below, the batch fails.
+      this.failure ??= err as LibrdKafkaError;
     }
+    // librdkafka's flush re-checks its queue only every 10 ms when no delivery report wakes it
+    // (and successes make none here): short flushes 1 ms apart first, so a small batch is
+    // acknowledged within about a millisecond of the broker's answer; then long waits.
+    for (let attempt = 0; ; attempt++) {
+      const wait = attempt < 50 ? 0 : 30_000;
+      const err = await new Promise<LibrdKafkaError | undefined>((resolve) =>
+        this.producer.flush(wait, (e) => resolve(e ?? undefined)),
+      );
+      if (err === undefined) break;
+      // Still in flight (broker slow or away): keep waiting unless the client is broken.
+      if ((err as { code?: number }).code !== -185 /* ERR__TIMED_OUT */) {
+        this.failure ??= err;
+        break;
+      }
+      if (wait === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    await new Promise((r) => setImmediate(r));
+    const failed = this.failure ?? this.fatal;
+    if (failed !== undefined) throw wrap(failed, 'producing change records failed');
   }
 
   async close(): Promise<void> {
-    if (this.connected !== undefined) await this.producer.disconnect().catch(() => {});
+    if (this.connected === undefined) return;
+    await this.connected.catch(() => {});
+    await new Promise<void>((resolve) => this.producer.disconnect(5000, () => resolve()));
   }
+}
+
+function headersOf(h: ChangeRecord['headers']): MessageHeader[] | undefined {
+  if (h === undefined) return undefined;
+  return Object.entries(h).map(([k, v]) => ({ [k]: v }));
 }
 
 export class KafkaOffsetStore implements OffsetStore {
@@ -96,7 +164,9 @@ export class KafkaOffsetStore implements OffsetStore {
   constructor(readonly options: KafkaSinkOptions) {
     this.kafka = kafkaOf(options);
     this.topic = options.offsetsTopic ?? DEFAULT_OFFSETS_TOPIC;
-    this.producer = this.kafka.producer({ 'enable.idempotence': true, acks: -1 } as never);
+    // linger 0: an offset is one record, saved when the connector needs it durable (waiting
+    // librdkafka's default 5 ms linger would only add to every snapshot chunk and commit).
+    this.producer = this.kafka.producer({ 'enable.idempotence': true, acks: -1, 'linger.ms': 0 } as never);
   }
 
   private init(): Promise<Map<string, SourceOffset>> {
@@ -119,37 +189,7 @@ export class KafkaOffsetStore implements OffsetStore {
         const ends = await admin.fetchTopicOffsets(this.topic);
         const high = Number(ends[0]?.high ?? 0);
         const out = new Map<string, SourceOffset>();
-        if (high > 0) {
-          const consumer = this.kafka.consumer({
-            'group.id': `sluice-cdc-offsets-reader-${process.pid}-${Date.now()}`,
-            'enable.auto.commit': false,
-            'auto.offset.reset': 'earliest',
-          } as never);
-          await consumer.connect();
-          await consumer.subscribe({ topics: [this.topic] });
-          await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(
-              () => reject(new SluiceError('TIMEOUT', `reading ${this.topic} timed out`)),
-              30_000,
-            );
-            consumer
-              .run({
-                eachMessage: async ({ message }) => {
-                  const k = message.key?.toString();
-                  if (k !== undefined) {
-                    if (message.value === null) out.delete(k);
-                    else out.set(k, JSON.parse(message.value.toString()) as SourceOffset);
-                  }
-                  if (Number(message.offset) >= high - 1) {
-                    clearTimeout(timer);
-                    resolve();
-                  }
-                },
-              })
-              .catch(reject);
-          });
-          await consumer.disconnect();
-        }
+        if (high > 0) await this.readTo(high, out);
         await this.producer.connect();
         return out;
       } finally {
@@ -160,6 +200,47 @@ export class KafkaOffsetStore implements OffsetStore {
       throw wrap(err, `cannot read CDC offsets from ${this.topic}`);
     });
     return this.ready;
+  }
+
+  /** Reads partition 0 of the offsets topic from its start up to `high` into `out`. */
+  private async readTo(high: number, out: Map<string, SourceOffset>): Promise<void> {
+    const consumer = new KafkaConsumer(
+      {
+        'bootstrap.servers': this.options.bootstrap,
+        'client.id': this.options.clientId ?? 'sluice-cdc',
+        // Required by librdkafka; never joined (assign, no subscribe) and nothing committed.
+        'group.id': `sluice-cdc-offsets-reader-${process.pid}`,
+        'enable.auto.commit': false,
+        log_level: 3,
+        ...(this.options.config ?? {}),
+      } as never,
+      { 'auto.offset.reset': 'earliest' },
+    );
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({}, (err) => (err ? reject(err) : resolve())),
+    );
+    try {
+      consumer.assign([{ topic: this.topic, partition: 0, offset: 0 }]);
+      const deadline = Date.now() + 30_000;
+      let next = 0;
+      while (next < high) {
+        if (Date.now() > deadline)
+          throw new SluiceError('TIMEOUT', `reading ${this.topic} timed out at offset ${next} of ${high}`);
+        const batch = await new Promise<Message[]>((resolve, reject) =>
+          consumer.consume(1000, (err, messages) => (err ? reject(err) : resolve(messages))),
+        );
+        for (const m of batch) {
+          const k = m.key?.toString();
+          if (k !== undefined) {
+            if (m.value === null) out.delete(k);
+            else out.set(k, JSON.parse(m.value.toString()) as SourceOffset);
+          }
+          next = Math.max(next, Number(m.offset) + 1);
+        }
+      }
+    } finally {
+      await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    }
   }
 
   async load(slot: string): Promise<SourceOffset | undefined> {

@@ -1,6 +1,7 @@
 /**
  * Bad input and failures: a table without a primary key (refused, or the documented
- * REPLICA IDENTITY FULL fallback), a dropped slot, missing replication right and revoked
+ * REPLICA IDENTITY FULL fallback), a dropped slot (before a start and while streaming),
+ * missing replication right and revoked
  * SELECT, the replication connection killed mid-stream, a sink that fails, and
  * wal_level=replica. Each gives a clear SluiceError or recovers, and nothing acknowledged
  * is lost: the slot never moves past what the sink acknowledged.
@@ -126,6 +127,48 @@ describe('postgres-cdc bad input', { timeout: 120_000 }, () => {
     await c.start();
     await c.stop();
     assert.ok(ids(sink.records, 'drop').includes(100));
+  });
+
+  it('a slot dropped while streaming ends the source with SOURCE_LOST; what was acknowledged stays', async () => {
+    const offsets = new MemoryOffsetStore();
+    const sink = new MemoryChangeSink();
+    const source = new PostgresCdcSource({
+      url: pgs.url,
+      tables: ['public.t'],
+      topicPrefix: 'dropstream',
+      sink,
+      offsets,
+      heartbeatIntervalMs: 0,
+      // Room to drop the slot between the walsender's end and the reconnect.
+      reconnect: { initialBackoffMs: 2000 },
+    });
+    await source.start();
+    let ended: unknown = 'running';
+    source.done.then(
+      () => {
+        ended = 'resolved';
+      },
+      (err: unknown) => {
+        ended = err;
+      },
+    );
+    await pgs.query('INSERT INTO t SELECT g, $1 FROM generate_series(3000, 3009) g', ['streamed']);
+    await eventually(() => assert.ok(ids(sink.records, 'dropstream').includes(3009)));
+    const saved = await offsets.load('sluice_dropstream');
+    // An active slot cannot be dropped: end its walsender, then drop it once it is released.
+    await pgs.query(
+      "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'sluice_dropstream'",
+    );
+    await eventually(async () => {
+      await pgs.query("SELECT pg_drop_replication_slot('sluice_dropstream')");
+    }, 5000);
+    await eventually(() => assert.notEqual(ended, 'running', 'the source ended'));
+    assert.ok(isSluiceError(ended, 'SOURCE_LOST'), `ended with ${String(ended)}`);
+    assert.equal(ended.retriable, false, 'not retried forever');
+    assert.match(ended.message, /replication slot/);
+    assert.deepEqual(await offsets.load('sluice_dropstream'), saved, 'the stored offset is untouched');
+    assert.ok(ids(sink.records, 'dropstream').includes(3009), 'acknowledged records stay');
+    await source.stop();
   });
 
   it('a role without REPLICATION gets PERMISSION_DENIED', async () => {

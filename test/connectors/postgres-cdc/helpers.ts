@@ -86,6 +86,8 @@ export interface CommittedOp {
   key: string;
   op: 'c' | 'u' | 'd';
   ver: string | null;
+  /** Set on the create of a primary-key change (whose delete precedes it). */
+  pkChange?: true;
 }
 
 export interface WorkloadOptions {
@@ -138,7 +140,7 @@ async function oneOp(c: pg.Client, ids: number): Promise<CommittedOp[]> {
       );
       return r.rows.flatMap((x) => [
         { table, key: keyOf.accounts(id), op: 'd' as const, ver: null },
-        { table, key: keyOf.accounts(x.id), op: 'c' as const, ver: String(x.ver) },
+        { table, key: keyOf.accounts(x.id), op: 'c' as const, ver: String(x.ver), pkChange: true as const },
       ]);
     }
     const r = await c.query('DELETE FROM accounts WHERE id = $1 RETURNING id', [id]);
@@ -259,6 +261,7 @@ export async function seed(url: string, ids: number): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
+    await c.query('BEGIN'); // one commit (one WAL flush) for the whole seed
     for (let id = 1; id <= ids; id += 2) {
       await c.query(
         `INSERT INTO accounts (id, ver, ${ACCOUNT_COLS}) VALUES ($1, nextval('vers'), ${ACCOUNT_PARAMS.replace(/\$(\d+)/g, (_, n) => `$${Number(n) - 1}`)})`,
@@ -271,6 +274,7 @@ export async function seed(url: string, ids: number): Promise<void> {
       ]);
       await c.query(`INSERT INTO items VALUES ($1, nextval('vers'), 'seed', '{s}')`, [uuidFor(id)]);
     }
+    await c.query('COMMIT');
   } finally {
     await c.end();
   }
@@ -447,4 +451,42 @@ export function opOf(e: DecodedEvent): CommittedOp | undefined {
 
 export function opId(o: CommittedOp): string {
   return `${o.table}|${o.key}|${o.op}|${o.ver}`;
+}
+
+export interface DeliveryAudit {
+  /** Committed changes with no event (deletes: per key, fewer delete events than deletes). */
+  missing: number;
+  /** Events seen more than once (at-least-once replays after a crash). */
+  duplicates: number;
+  committedDeletes: number;
+}
+
+/**
+ * Compares what the workload saw commit with the events delivered. Inserts and updates are
+ * identified by their globally unique `ver`; deletes carry no version (outside REPLICA
+ * IDENTITY FULL), so per key there must be at least as many delete events as committed deletes.
+ */
+export function auditDelivery(
+  committed: readonly CommittedOp[],
+  events: readonly DecodedEvent[],
+): DeliveryAudit {
+  const seen = new Map<string, number>();
+  const deleteEvents = new Map<string, number>();
+  for (const e of events) {
+    const o = opOf(e);
+    if (o === undefined) continue;
+    if (o.op === 'd')
+      deleteEvents.set(`${o.table}|${o.key}`, (deleteEvents.get(`${o.table}|${o.key}`) ?? 0) + 1);
+    else seen.set(opId(o), (seen.get(opId(o)) ?? 0) + 1);
+  }
+  let missing = 0;
+  const committedDeletes = new Map<string, number>();
+  for (const o of committed) {
+    if (o.op === 'd')
+      committedDeletes.set(`${o.table}|${o.key}`, (committedDeletes.get(`${o.table}|${o.key}`) ?? 0) + 1);
+    else if (seen.get(opId(o)) === undefined) missing++;
+  }
+  for (const [k, n] of committedDeletes) missing += Math.max(0, n - (deleteEvents.get(k) ?? 0));
+  const duplicates = [...seen.values()].reduce((a, n) => a + (n - 1), 0);
+  return { missing, duplicates, committedDeletes: [...committedDeletes.values()].reduce((a, n) => a + n, 0) };
 }

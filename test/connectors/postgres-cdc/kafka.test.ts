@@ -12,8 +12,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { isSluiceError } from '../../../src/common/index.js';
 import { KafkaChangeSink, KafkaOffsetStore, PostgresCdcSource } from '../../../src/connectors/index.js';
+import { startBrokerProcess } from '../../helpers/broker-process.js';
+import { readTopics } from '../../helpers/kafka-read.js';
 import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 
 const BROKER_MODULE = new URL('../../../src/broker/index.ts', import.meta.url);
@@ -113,37 +115,40 @@ describe('postgres-cdc → Kafka', { skip, timeout: 120_000 }, () => {
     await new Promise((r) => setTimeout(r, 1000));
     await second.stop();
 
-    // Read back with librdkafka's consumer (kafkajs did not consume from the broker branch
-    // tried before its merge; the broker's own compatibility suite owns that).
-    const kafka = new KafkaJS.Kafka({ 'bootstrap.servers': b.bootstrap, log_level: 0 } as never);
-    const consumer = kafka.consumer({
-      'group.id': `t-${Date.now()}`,
-      'auto.offset.reset': 'earliest',
-      'enable.auto.commit': false,
-    } as never);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [`${prefix}.public.k`] });
-    const got: { key: string; value: string | null }[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${got.length} records`)), 30_000);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          got.push({
-            key: String(message.key),
-            value: message.value === null ? null : String(message.value),
-          });
-          if (got.length >= 6) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-    await consumer.disconnect();
+    // Read back with librdkafka's consumer, up to the high watermark.
+    const got = (await readTopics(b.bootstrap, [`${prefix}.public.k`])).map((r) => ({
+      key: String(r.key),
+      value: r.value === null ? null : String(r.value),
+    }));
     const ops = got.map((r) => (r.value === null ? 'tombstone' : (JSON.parse(r.value) as { op: string }).op));
     assert.deepEqual(ops, ['r', 'r', 'u', 'd', 'tombstone', 'c'], 'no re-snapshot after the restart');
     assert.deepEqual(JSON.parse(got[4].key), { id: 2 });
     const offsets = await own(new KafkaOffsetStore({ bootstrap: b.bootstrap })).load(`sluice_${prefix}`);
     assert.equal(offsets?.snapshot?.completed, true);
+  });
+});
+
+describe('postgres-cdc Kafka sink acknowledgements', { timeout: 60_000 }, () => {
+  it('a record the broker never acknowledges fails its send (a delivery report), it does not pass silently', async () => {
+    const bp = await startBrokerProcess();
+    const sink = new KafkaChangeSink({ bootstrap: bp.bootstrap, config: { 'message.timeout.ms': 2000 } });
+    const rec = (k: string) => ({ topic: 'acks.t', key: Buffer.from(k), value: Buffer.from(`v${k}`) });
+    try {
+      await sink.send([rec('1'), rec('2')]);
+      assert.deepEqual(
+        (await readTopics(bp.bootstrap, ['acks.t'])).map((r) => String(r.key)),
+        ['1', '2'],
+        'acknowledged records are in the topic',
+      );
+      await bp.kill();
+      await assert.rejects(sink.send([rec('3')]), (err: unknown) => {
+        assert.ok(isSluiceError(err, 'NETWORK'), String(err));
+        assert.match(err.message, /producing change records failed/);
+        return true;
+      });
+    } finally {
+      await sink.close();
+      await bp.stop();
+    }
   });
 });
