@@ -105,6 +105,8 @@ export interface ThreadMetrics {
   blockedOnOutputMs: number;
   recordsIn: number;
   recordsOut: number;
+  /** Changelog records restored since start, over every task this thread built. */
+  restoredRecords: number;
   /** Event timestamp → committed output, over the last 1 024 committed records. */
   e2eLatencyMs: { p50: number | null; p99: number | null };
 }
@@ -139,6 +141,8 @@ export class StreamThread {
   /** Offsets last committed, `topic\0partition` → offset: unchanged ones are not re-sent. */
   private readonly committed = new Map<string, number>();
   private txnOpen = false;
+  private crashAtCommit = false;
+  private crashed = false;
   private stopping = false;
   private needsReset = false;
   private lastCommitAt = Date.now();
@@ -170,6 +174,7 @@ export class StreamThread {
       blockedOnOutputMs: 0,
       recordsIn: 0,
       recordsOut: 0,
+      restoredRecords: 0,
       e2eLatencyMs: { p50: null, p99: null },
     };
   }
@@ -213,13 +218,13 @@ export class StreamThread {
 
   private async runLoop(): Promise<void> {
     let backoff = 100;
-    while (!this.stopping) {
+    while (!this.stopping && !this.crashed) {
       try {
         await this.step();
         if (this.needsReset) await this.reset('partitions lost');
         backoff = 100;
       } catch (e) {
-        if (this.stopping) break;
+        if (this.stopping || this.crashed) break;
         this.log.warn({ err: e }, 'stream thread failed; dropping its tasks and rejoining');
         try {
           await this.reset(e instanceof Error ? e.message : String(e));
@@ -437,6 +442,7 @@ export class StreamThread {
             if (list === undefined) out.set(store, (list = []));
             if (r.key !== null) list.push({ key: r.key, value: r.value });
             progress.restored++;
+            this.metricsState.restoredRecords++;
           }
           for (const topic of [...pending]) {
             if (reader.position({ topic, partition }) >= (endOf.get(topic) ?? 0)) pending.delete(topic);
@@ -575,6 +581,10 @@ export class StreamThread {
       this.metricsState.blockedOnOutputMs += performance.now() - tb;
       if (eos) {
         if (offsets.length > 0) await producer.sendOffsets(consumer, offsets);
+        if (this.crashAtCommit && sending) {
+          this.crashed = true;
+          throw new SluiceError('CLOSED', 'simulated crash before commitTransaction');
+        }
         await producer.commitTransaction();
         this.txnOpen = false;
       } else if (offsets.length > 0) {
@@ -589,6 +599,7 @@ export class StreamThread {
         }
       }
     } catch (e) {
+      if (this.crashed) throw e;
       this.metricsState.aborts++;
       if (eos && this.txnOpen) {
         this.txnOpen = false;
@@ -671,12 +682,26 @@ export class StreamThread {
   }
 
   /**
-   * Stops without committing or leaving the group, as a crash would (tests): the open
-   * transaction stays open until fenced or timed out.
+   * A crash in the middle of a transaction, for tests: the next commit that carries records
+   * sends them (outputs, changelogs, offsets) and stops before commitTransaction; the thread
+   * then leaves the group without committing and keeps its producer open, so the transaction
+   * stays open until a producer with the same transactional id fences it (or it times out),
+   * exactly what a kill -9 between send and commit leaves behind. Resolves once stopped.
    */
-  abandon(): void {
+  async crashAtNextCommit(): Promise<void> {
+    this.crashAtCommit = true;
+    await this.loop?.catch(() => {});
     this.stopping = true;
     this.needsReset = true;
+    for (const id of [...this.tasks.keys()]) this.closeTask(id);
+    await this.consumer?.close().catch(() => {});
+    await this.reader?.close().catch(() => {});
+    this.metricsState.state = 'closed';
+  }
+
+  /** After crashAtNextCommit: releases the producer left open (without aborting). */
+  async releaseCrashed(): Promise<void> {
+    await this.producer?.close().catch(() => {});
   }
 
   // ───────────────────────────── metrics ─────────────────────────────
