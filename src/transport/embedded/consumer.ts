@@ -255,8 +255,15 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
+      // Partitions already lost (a queued transition) are reported as lost, not revoked.
+      const lost = new Set(
+        this.membership.transitions.flatMap((t) => (t.kind === 'lost' ? t.partitions.map(tpKey) : [])),
+      );
       const owned = this.assignment();
-      if (owned.length > 0 && this.membership.fatal === null) await this.options.listener.onRevoked(owned);
+      const gone = owned.filter((tp) => lost.has(tpKey(tp)));
+      const kept = owned.filter((tp) => !lost.has(tpKey(tp)));
+      if (gone.length > 0) await this.options.listener.onLost(gone);
+      if (kept.length > 0 && this.membership.fatal === null) await this.options.listener.onRevoked(kept);
     } finally {
       this.closed = true;
       this.assigned.clear();

@@ -8,11 +8,12 @@
  * both. A Fetch response is applied only if the partition's state is the one the request was
  * built from (`epoch`): a seek, pause or removal while a fetch is in flight discards its data.
  *
- * Decoding (Kafka's Fetcher/CompletedFetch): batches wholly before the fetch offset and records
- * before it inside a batch are skipped; control batches (transaction markers) are skipped and
- * advance the position; with read_committed, the response's aborted transactions are
- * consumed in firstOffset order as batches pass them, a transactional batch of a producer in
- * the aborted set is skipped, and that producer's ABORT marker removes it from the set. A
+ * Decoding (Kafka's Fetcher/CompletedFetch): records before the fetch offset are skipped
+ * (the response may start with batches before it); control batches (transaction markers) are
+ * skipped and advance the position; with read_committed, the response's aborted transactions
+ * are consumed in firstOffset order as batches pass them (those before the fetch offset too),
+ * a transactional batch of a producer in the aborted set is skipped, and that producer's
+ * ABORT marker removes it from the set. A
  * partial batch at the end (response size limit) is left for the next fetch. Keys, values and
  * header values are views of the fetched bytes (no copy).
  *
@@ -78,7 +79,9 @@ export function decodeFetched(
     if (h.size < BATCH_HEADER_SIZE || pos + h.size > buf.length) break; // partial batch at the end
     const at = pos;
     pos += h.size;
-    if (h.lastOffset < next) continue;
+    // Batches before the fetch offset still pass through the aborted-transaction bookkeeping
+    // (an ABORT marker there ends its producer's aborted range), as in Kafka's client.
+    const after = Math.max(next, h.lastOffset + 1);
     if (readCommitted && h.producerId >= 0) {
       while (ai < abortedList.length && (abortedList[ai] as AbortedTxn).firstOffset <= h.lastOffset) {
         abortedProducers.add((abortedList[ai] as AbortedTxn).producerId);
@@ -87,12 +90,12 @@ export function decodeFetched(
       if (h.isControl) {
         if (readControlBatch(buf, at).type === ControlRecordType.Abort) abortedProducers.delete(h.producerId);
       } else if (h.isTransactional && abortedProducers.has(h.producerId)) {
-        next = h.lastOffset + 1;
+        next = after;
         continue;
       }
     }
-    if (h.isControl) {
-      next = h.lastOffset + 1;
+    if (h.isControl || h.lastOffset < next) {
+      next = after;
       continue;
     }
     for (const r of decodeRecordBatch(buf, at).records) {
@@ -107,7 +110,7 @@ export function decodeFetched(
         headers: r.headers,
       });
     }
-    next = h.lastOffset + 1;
+    next = after;
   }
   return { records: out, next };
 }

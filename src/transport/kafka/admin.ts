@@ -145,16 +145,36 @@ export class KafkaAdmin implements Admin {
     if (partitions.length === 0) return [];
     const admin = this.admin();
     const spec = which === 'earliest' ? OffsetSpec.EARLIEST : OffsetSpec.LATEST;
-    const results = await call<Array<{ topic: string; partition: number; offset: number; error?: unknown }>>(
-      'list offsets',
-      'admin',
-      (cb) =>
-        admin.listOffsets(
-          partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: spec })) as never,
-          { timeout: this.timeoutMs, isolationLevel: ISOLATION[isolationLevel] as never },
-          cb as never,
-        ),
-    );
+    const ask = () =>
+      call<Array<{ topic: string; partition: number; offset: number; error?: unknown }>>(
+        'list offsets',
+        'admin',
+        (cb) =>
+          admin.listOffsets(
+            partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: spec })) as never,
+            { timeout: this.timeoutMs, isolationLevel: ISOLATION[isolationLevel] as never },
+            cb as never,
+          ),
+      );
+    // The admin client's metadata cache may not have a just-created topic's leader yet
+    // (librdkafka answers ERR__NOENT without asking the cluster): refresh and retry.
+    const deadline = Date.now() + this.timeoutMs;
+    let results: Awaited<ReturnType<typeof ask>>;
+    for (let backoff = 20; ; backoff = Math.min(backoff * 2, 500)) {
+      try {
+        results = await ask();
+        break;
+      } catch (err) {
+        const code = (err as SluiceError).details?.rdkafkaCode;
+        if (
+          (code !== RD.ERR__NOENT && code !== RD.ERR_LEADER_NOT_AVAILABLE) ||
+          Date.now() + backoff > deadline
+        )
+          throw err;
+        await this.describeTopics([...new Set(partitions.map((p) => p.topic))]);
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
     const byKey = new Map(results.map((r) => [`${r.topic}\u0000${r.partition}`, r]));
     return partitions.map((p) => {
       const r = byKey.get(`${p.topic}\u0000${p.partition}`);
