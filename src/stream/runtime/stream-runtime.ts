@@ -273,7 +273,10 @@ export class StreamRuntime {
 
   /** Clean shutdown: commit, close tasks, leave the group. */
   async close(): Promise<void> {
-    await Promise.all(this.threads.map((t) => t.close()));
+    // Every thread commits before any leaves: a leave starts a rebalance that would fail the
+    // other threads' offset commits (REBALANCE_IN_PROGRESS).
+    await Promise.all(this.threads.map((t) => t.stopAndCommit()));
+    await Promise.all(this.threads.map((t) => t.leave()));
     this.log.info('closed');
   }
 
