@@ -137,6 +137,21 @@ export function registerRunCommand(program: Command): void {
         'kafka transport: how long the cluster may take to answer (default 30000)',
       ).argParser(int(1)),
     )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sluice run app.ts --embedded --data-dir ./data        broker and app in one process
+  sluice run app.ts --bootstrap localhost:9092 --instance-id a --threads 4
+                                                        one instance of many against any Kafka
+
+The app file's default export is a StreamApp (or a function returning one). Instances with the
+same application id share the input partitions (one task per sub-topology and partition).
+Internal topics: <app id>-<operator>-repartition, <app id>-<store>-changelog (compacted),
+<app id>-dead-letters, <app id>-late-records. SIGINT/SIGTERM commit, leave the group, exit 0.
+See docs/stream-on-kafka.md.
+`,
+    )
     .action(async (file: string, opts: RunOpts) => {
       const bootstrap = opts.bootstrap ?? process.env.SLUICE_BOOTSTRAP;
       if (opts.embedded === true && opts.bootstrap !== undefined) {
