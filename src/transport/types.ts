@@ -80,6 +80,7 @@ export interface Admin {
    * left as it is (config not altered); a different count is INVALID_CONFIG naming the topic.
    */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** Topics that do not exist are ignored (idempotent, like ensureTopics). */
   deleteTopics(topics: readonly string[]): Promise<void>;
   /**
    * Names of every topic (internal `__` topics included). Optional: stream/ uses it to find

@@ -147,6 +147,39 @@ describe('embedded transport specifics', { timeout: 120_000 }, () => {
     }
   });
 
+  it('static membership: a second instance with the same group.instance.id fences the first', async () => {
+    await t.admin.ensureTopics([{ topic: 'static', partitions: 2 }]);
+    const listener = { onAssigned: () => {}, onRevoked: () => {}, onLost: () => {} };
+    const options = {
+      groupId: 'static',
+      topics: ['static'],
+      sessionTimeoutMs: 3000,
+      groupInstanceId: 'inst-1',
+    };
+    const first = t.groupConsumer({ ...options, listener });
+    const second = t.groupConsumer({ ...options, listener });
+    try {
+      await first.start();
+      const deadline = Date.now() + 20_000;
+      while (first.assignment().length < 2 && Date.now() < deadline) await first.poll(10, 100);
+      assert.equal(first.assignment().length, 2);
+      await second.start();
+      while (second.assignment().length < 2 && Date.now() < deadline) await second.poll(10, 100);
+      assert.equal(second.assignment().length, 2, 'the new instance takes over the assignment');
+      let fenced: unknown;
+      while (fenced === undefined && Date.now() < deadline) {
+        await first.poll(10, 100).catch((e) => {
+          fenced = e;
+        });
+      }
+      assert.ok(isSluiceError(fenced, 'PRODUCER_FENCED'), String(fenced));
+      assert.match((fenced as Error).message, /FENCED_INSTANCE_ID/);
+    } finally {
+      await first.close().catch(() => undefined);
+      await second.close();
+    }
+  });
+
   it('clients refuse calls after close (CLOSED)', async () => {
     const reader = t.partitionReader();
     await reader.close();

@@ -3,9 +3,9 @@
  * broker started here):
  *   - PartitionReader.position past transaction markers and an aborted tail equals
  *     listOffsets(latest), so a restore's "caught up" test ends;
- *   - a member that stops polling past max.poll.interval.ms gets onLost for what it still
- *     owned on its next poll (poll itself does not fail), and the group goes on without it;
  *   - a rebalance listener that throws fails the next poll() but does not stall the group;
+ *   - a member dropped by the coordinator cannot add offsets to a transaction (KIP-447);
+ *   - static membership: the older instance with the same group.instance.id is fenced;
  *   - null vs empty keys, values (kcat) and header values (kafkajs) on the wire;
  *   - misuse errors (seek of an unassigned partition, use after close).
  */
@@ -21,8 +21,6 @@ import {
   type GroupConsumer,
   type IncomingRecord,
   type KafkaTransport,
-  type RebalanceListener,
-  type TopicPartition,
 } from '../../src/transport/index.js';
 import { startTestBroker, type TestBroker } from './broker-fixture.js';
 
@@ -74,23 +72,6 @@ describe('kafka transport: librdkafka specifics', { timeout: 180_000 }, () => {
     await b?.close();
   });
 
-  const recorder = () => {
-    const events: Array<[string, string[]]> = [];
-    const keys = (ps: readonly TopicPartition[]) => ps.map((p) => `${p.topic}:${p.partition}`).sort();
-    const listener: RebalanceListener = {
-      onAssigned: (ps) => {
-        events.push(['assigned', keys(ps)]);
-      },
-      onRevoked: (ps) => {
-        events.push(['revoked', keys(ps)]);
-      },
-      onLost: (ps) => {
-        events.push(['lost', keys(ps)]);
-      },
-    };
-    return { events, listener };
-  };
-
   it('reader position passes commit markers and an aborted tail: it reaches listOffsets(latest)', async () => {
     const topic = name('markers');
     await t.admin.ensureTopics([{ topic, partitions: 1 }]);
@@ -135,53 +116,6 @@ describe('kafka transport: librdkafka specifics', { timeout: 180_000 }, () => {
     }
   });
 
-  it('a member that stops polling past max.poll.interval.ms gets onLost, and the group moves on', async () => {
-    const topic = name('lost');
-    await t.admin.ensureTopics([{ topic, partitions: 2 }]);
-    const groupId = name('lost-group');
-    const slow = recorder();
-    const other = recorder();
-    const a = t.groupConsumer({
-      groupId,
-      topics: [topic],
-      listener: slow.listener,
-      sessionTimeoutMs: 1000,
-      maxPollIntervalMs: 1500,
-    });
-    const c = t.groupConsumer({ groupId, topics: [topic], listener: other.listener, sessionTimeoutMs: 3000 });
-    try {
-      await a.start();
-      await until('the first assignment', async () => {
-        await a.poll(10, 100);
-        return a.assignment().length === 2;
-      });
-      await c.start();
-      // `a` does not poll: librdkafka leaves the group after max.poll.interval.ms; `c` takes over.
-      await until('the other member to own both partitions', async () => {
-        await c.poll(10, 100);
-        return c.assignment().length === 2;
-      });
-      await until('onLost on the slow member', async () => {
-        await a.poll(10, 100);
-        return slow.events.some(([k]) => k === 'lost');
-      });
-      // librdkafka may first report an orderly revocation (the newcomer's cooperative
-      // rebalance, queued while the member did not poll), then loses the rest when the poll
-      // interval passes: each partition is handed back exactly once, and some as lost.
-      const handedBack = (k: string) => slow.events.filter(([e]) => e === k).flatMap(([, ps]) => ps);
-      assert.ok(handedBack('lost').length > 0, `onLost was called: ${JSON.stringify(slow.events)}`);
-      assert.deepEqual(
-        [...handedBack('lost'), ...handedBack('revoked')].sort(),
-        [`${topic}:0`, `${topic}:1`],
-        'every partition is revoked or lost, once',
-      );
-      assert.deepEqual(a.assignment(), []);
-    } finally {
-      await a.close();
-      await c.close();
-    }
-  });
-
   it('a throwing listener fails the next poll, and the assignment still happens', async () => {
     const topic = name('throws');
     await t.admin.ensureTopics([{ topic, partitions: 1 }]);
@@ -220,6 +154,87 @@ describe('kafka transport: librdkafka specifics', { timeout: 180_000 }, () => {
       await consumer.close();
     }
     await assert.rejects(consumer.poll(1, 0), code('CLOSED'));
+  });
+
+  it("a kicked member's sendOffsets is PRODUCER_FENCED (KIP-447 member check), then abort works", async () => {
+    const topic = name('kicked');
+    await t.admin.ensureTopics([{ topic, partitions: 1 }]);
+    const groupId = name('kicked-group');
+    const consumer = t.groupConsumer({
+      groupId,
+      topics: [topic],
+      // Heartbeats every ~3.3 s: librdkafka keeps its stale member id long enough for the check.
+      sessionTimeoutMs: 10_000,
+      listener: { onAssigned: () => {}, onRevoked: () => {}, onLost: () => {} },
+    });
+    const producer = t.producer({ transactionalId: name('kicked-tx') });
+    try {
+      await consumer.start();
+      await producer.connect();
+      await until('the assignment', async () => {
+        await consumer.poll(10, 100);
+        return consumer.assignment().length === 1;
+      });
+      const members = b.broker.coordinator.describe(groupId)?.members ?? [];
+      assert.equal(members.length, 1);
+      // The coordinator drops the member (as after a missed session); the client does not know yet.
+      b.broker.coordinator.leave(
+        groupId,
+        members.map((m) => ({ memberId: m.memberId, groupInstanceId: null })),
+      );
+      producer.beginTransaction();
+      await assert.rejects(
+        (async () => {
+          await producer.sendOffsets(consumer, [{ topic, partition: 0, offset: 1 }]);
+          await producer.commitTransaction();
+        })(),
+        code('PRODUCER_FENCED'),
+      );
+      await producer.abortTransaction();
+      assert.deepEqual(await t.admin.committedOffsets(groupId, [{ topic, partition: 0 }]), [
+        { topic, partition: 0, offset: null },
+      ]);
+    } finally {
+      await producer.close();
+      await consumer.close();
+    }
+  });
+
+  it('static membership: a second instance with the same group.instance.id fences the first', async () => {
+    const topic = name('static');
+    await t.admin.ensureTopics([{ topic, partitions: 2 }]);
+    const options = {
+      groupId: name('static-group'),
+      topics: [topic],
+      sessionTimeoutMs: 3000,
+      groupInstanceId: 'inst-1',
+      listener: { onAssigned: () => {}, onRevoked: () => {}, onLost: () => {} },
+    };
+    const first = t.groupConsumer(options);
+    const second = t.groupConsumer(options);
+    try {
+      await first.start();
+      await until('the first assignment', async () => {
+        await first.poll(10, 100);
+        return first.assignment().length === 2;
+      });
+      await second.start();
+      await until('the new instance to take over', async () => {
+        await second.poll(10, 100);
+        return second.assignment().length === 2;
+      });
+      let fenced: unknown;
+      await until('the old instance to be fenced', async () => {
+        await first.poll(10, 100).catch((e) => {
+          fenced = e;
+        });
+        return fenced !== undefined;
+      });
+      assert.ok(isSluiceError(fenced, 'PRODUCER_FENCED'), String(fenced));
+    } finally {
+      await first.close().catch(() => undefined);
+      await second.close();
+    }
   });
 
   it('empty and null keys, values (kcat) and header values (kafkajs) are distinct on the wire', async () => {

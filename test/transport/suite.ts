@@ -243,6 +243,7 @@ export function transportSuite(
       assert.deepEqual(await t.admin.describeTopics([a]), new Map([[a, 3]]));
       await t.admin.deleteTopics([a]);
       assert.deepEqual(await t.admin.describeTopics([a]), new Map());
+      await t.admin.deleteTopics([a, missing]); // already gone: nothing to do
     });
 
     // ---- produce and read ----
@@ -501,7 +502,11 @@ export function transportSuite(
       producer.beginTransaction();
       await producer.send(out, 0, [{ key: null, value: Buffer.from('y') }]);
       await producer.sendOffsets(m.consumer, [{ topic: input, partition: 0, offset: 7 }]);
+      // Asked while the transaction is undecided, committedOffsets waits for the decision
+      // (UNSTABLE_OFFSET_COMMIT is retried): never null, never an error.
+      const asked = t.admin.committedOffsets(groupId, parts);
       await producer.commitTransaction();
+      assert.deepEqual(await asked, [{ topic: input, partition: 0, offset: 7 }]);
       assert.deepEqual(await t.admin.committedOffsets(groupId, parts), [
         { topic: input, partition: 0, offset: 7 },
       ]);

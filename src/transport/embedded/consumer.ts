@@ -117,19 +117,24 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
       if (t.kind === 'lost') {
         const lost = t.partitions.filter((tp) => this.assigned.has(tpKey(tp)));
         if (lost.length > 0) {
-          await this.options.listener.onLost(lost);
-          this.drop(lost);
+          try {
+            await this.options.listener.onLost(lost);
+          } finally {
+            this.drop(lost);
+          }
         }
         continue;
       }
       const next = new Set(t.partitions.map(tpKey));
       const revoked = [...this.assigned.values()].filter((tp) => !next.has(tpKey(tp)));
       const added = t.partitions.filter((tp) => !this.assigned.has(tpKey(tp)));
-      if (revoked.length > 0) {
-        await this.options.listener.onRevoked(revoked);
+      // A throwing callback still gives the partitions up (and poll rethrows its error).
+      try {
+        if (revoked.length > 0) await this.options.listener.onRevoked(revoked);
+      } finally {
         this.drop(revoked);
+        if (t.revokes) m.revocationDone();
       }
-      if (t.revokes) m.revocationDone();
       if (added.length > 0) {
         for (const tp of added) {
           this.assigned.set(tpKey(tp), { topic: tp.topic, partition: tp.partition });

@@ -43,7 +43,9 @@ interface PartitionState {
   readonly tp: TopicPartition;
   /** Next offset to fetch; null = not resolved yet. */
   fetchOffset: number | null;
+  /** Decoded records not yet returned: buffer[head..]. */
   buffer: IncomingRecord[];
+  head: number;
   paused: boolean;
   /** Bumped by every change that invalidates a fetch in flight. */
   epoch: number;
@@ -142,6 +144,7 @@ export class Fetcher {
       tp: { topic: tp.topic, partition: tp.partition },
       fetchOffset: offset,
       buffer: [],
+      head: 0,
       paused: prev?.paused ?? false,
       epoch: (prev?.epoch ?? 0) + 1,
     });
@@ -164,6 +167,7 @@ export class Fetcher {
     if (s === undefined) return false;
     s.fetchOffset = offset;
     s.buffer = [];
+    s.head = 0;
     s.epoch++;
     return true;
   }
@@ -172,7 +176,7 @@ export class Fetcher {
   position(tp: TopicPartition): number | null {
     const s = this.parts.get(tpKey(tp));
     if (s === undefined) return null;
-    return s.buffer.length > 0 ? (s.buffer[0] as IncomingRecord).offset : s.fetchOffset;
+    return s.head < s.buffer.length ? (s.buffer[s.head] as IncomingRecord).offset : s.fetchOffset;
   }
 
   unresolved(): TopicPartition[] {
@@ -188,7 +192,7 @@ export class Fetcher {
 
   /** Whether a poll could return records without fetching. */
   hasBuffered(): boolean {
-    for (const s of this.parts.values()) if (!s.paused && s.buffer.length > 0) return true;
+    for (const s of this.parts.values()) if (!s.paused && s.head < s.buffer.length) return true;
     return false;
   }
 
@@ -199,10 +203,14 @@ export class Fetcher {
     const n = states.length;
     for (let i = 0; i < n && out.length < max; i++) {
       const s = states[(this.rotation + i) % n] as PartitionState;
-      if (s.paused || s.buffer.length === 0) continue;
-      const k = Math.min(max - out.length, s.buffer.length);
-      out.push(...s.buffer.slice(0, k));
-      s.buffer = s.buffer.slice(k);
+      if (s.paused || s.head >= s.buffer.length) continue;
+      const end = Math.min(s.buffer.length, s.head + (max - out.length));
+      for (let j = s.head; j < end; j++) out.push(s.buffer[j] as IncomingRecord);
+      s.head = end;
+      if (s.head === s.buffer.length) {
+        s.buffer = [];
+        s.head = 0;
+      }
     }
     this.rotation = n === 0 ? 0 : (this.rotation + 1) % n;
     return out;
@@ -215,7 +223,7 @@ export class Fetcher {
    */
   async fetchOnce(maxWaitMs: number): Promise<boolean> {
     const wanted = [...this.parts.values()].filter(
-      (s) => !s.paused && s.fetchOffset !== null && s.buffer.length === 0,
+      (s) => !s.paused && s.fetchOffset !== null && s.head >= s.buffer.length,
     );
     if (wanted.length === 0) return false;
     const snapshot = wanted.map((s) => ({ s, epoch: s.epoch, offset: s.fetchOffset as number }));
@@ -262,6 +270,7 @@ export class Fetcher {
         if (p.errorCode !== 0) throw kafkaFailure(p.errorCode, `Fetch ${topic}-${p.partitionIndex}`);
         const d = decodeFetched(x.s.tp, recordsOf(p.records), x.offset, p.abortedTransactions, readCommitted);
         x.s.buffer = d.records;
+        x.s.head = 0;
         x.s.fetchOffset = d.next;
       }
     }

@@ -366,6 +366,8 @@ export class GroupMembership {
     this.closed = true;
     this.owned = [];
     this.signal();
-    await this.leave();
+    // A fenced member's id is no longer its own (a static member's id now names the newer
+    // instance): leaving with it would be refused, or worse, remove the newer one.
+    if (this.fatal === null) await this.leave();
   }
 }

@@ -234,7 +234,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
       }
       const revoked = new Set<string>();
       this.revokedInPoll = revoked;
-      const messages = await consumeBatch(this.consumer, maxRecords, maxWaitMs);
+      const messages = await consumeBatch(this.consumer, maxRecords, maxWaitMs).catch((err: unknown) => {
+        throw this.fatal(err);
+      });
       // A rebalance event forwarded while the worker finished is handled before returning.
       await yieldToLoop();
       await this.settle();
@@ -250,6 +252,22 @@ export class KafkaGroupConsumer implements GroupConsumer {
       this.revokedInPoll = undefined;
       this.inPoll = false;
     }
+  }
+
+  /**
+   * librdkafka's only fatal consumer error (INTRODUCTION.md, "Fatal consumer errors") is a static
+   * member fenced by another instance with its group.instance.id (FENCED_INSTANCE_ID), but
+   * consume() reports it only as ERR__FATAL and the binding neither exposes
+   * rd_kafka_fatal_error() nor emitted an error event for it here: name it.
+   */
+  private fatal(err: unknown): unknown {
+    const details = (err as SluiceError).details;
+    if (details?.rdkafkaCode !== RD.ERR__FATAL || this.options.groupInstanceId === undefined) return err;
+    return new SluiceError(
+      'PRODUCER_FENCED',
+      `poll: fenced, another instance joined with group.instance.id '${this.options.groupInstanceId}' (FENCED_INSTANCE_ID; librdkafka reports a fatal error)`,
+      { cause: err, kafkaErrorCode: RD.ERR_FENCED_INSTANCE_ID },
+    );
   }
 
   assignment(): TopicPartition[] {
@@ -314,9 +332,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
     );
     if (missed.length > 0)
       throw new SluiceError(
-        'REBALANCE_IN_PROGRESS',
-        `commit offsets: not applied for ${missed.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')} (the member's generation moved on?)`,
-        { retriable: false },
+        'PRODUCER_FENCED',
+        `commit offsets: not applied for ${missed.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')} (the member's generation moved on)`,
       );
   }
 
