@@ -11,6 +11,7 @@ import { registerDatagenCommands } from './datagen.js';
 import { registerGroupsCommands } from './groups.js';
 import { registerProduceCommand } from './produce.js';
 import { registerRegistryCommands } from './registry.js';
+import { registerRunCommand } from './run.js';
 import { registerTopicsCommands } from './topics.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -25,4 +26,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerCdcCommands,
   registerDatagenCommands,
   registerBenchCommands,
+  registerRunCommand,
 ];
