@@ -14,7 +14,16 @@ export {
   WindowResultStream,
 } from './api/dsl.js';
 export { LogicalGraph, type LogicalNode } from './plan/logical.js';
-export { type PhysicalNode, Topology } from './plan/physical.js';
+export { type PhysicalNode, repartitionEdges, Topology } from './plan/physical.js';
+export {
+  type AppPlan,
+  type RepartitionTopic,
+  repartitionTopic,
+  resolvePartitions,
+  type SubTopology,
+  type SubTopologyInput,
+  splitTopology,
+} from './plan/subtopology.js';
 export {
   CollectingSink,
   type Committer,
@@ -23,6 +32,7 @@ export {
   type Source,
   type SourceBatch,
 } from './runtime/io.js';
+export { type SerdeHook, TopicSink, UpstreamWatermarks } from './runtime/kafka-io.js';
 export {
   type KeyedStateFactory,
   type KeyedStateMap,
@@ -50,6 +60,14 @@ export {
 } from './runtime/record.js';
 export { ArraySource, type RunnerMetrics, type RunnerOptions, TaskRunner } from './runtime/runner.js';
 export { HeapKeyedState, HeapStateFactory, storeStateFactory } from './runtime/state.js';
+export { type RuntimeMetrics, StreamRuntime, type StreamRuntimeOptions } from './runtime/stream-runtime.js';
+export {
+  type ProcessingGuarantee,
+  type RestoreProgress,
+  StreamThread,
+  type TaskMetricsView,
+  type ThreadMetrics,
+} from './runtime/stream-thread.js';
 export {
   type CommitResult,
   DEFAULT_DEAD_LETTER_SINK,

@@ -3,6 +3,16 @@
  * in-process (`embedded`, the broker's handlers without TCP) or any real cluster (`kafka`,
  * librdkafka). See types.ts for the contract both implementations meet.
  */
+export {
+  createKafkaTransport,
+  type KafkaConnectionOptions,
+  type KafkaSasl,
+  KafkaTransport,
+  type KafkaTransportOptions,
+  rdkafkaConnectionConfig,
+  SASL_MECHANISM_CHOICES,
+  type SaslMechanismChoice,
+} from './kafka/index.js';
 export { murmur2, partitionFor } from './partitioner.js';
 export type {
   Admin,

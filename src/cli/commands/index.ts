@@ -10,6 +10,7 @@ import { registerConsumeCommand } from './consume.js';
 import { registerGroupsCommands } from './groups.js';
 import { registerProduceCommand } from './produce.js';
 import { registerRegistryCommands } from './registry.js';
+import { registerRunCommand } from './run.js';
 import { registerTopicsCommands } from './topics.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -23,4 +24,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerRegistryCommands,
   registerCdcCommands,
   registerBenchCommands,
+  registerRunCommand,
 ];

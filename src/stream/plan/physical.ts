@@ -50,17 +50,37 @@ export interface TaskOperators {
 
 const STATEFUL_KEYED = new Set(['process', 'window', 'tableJoin', 'intervalJoin', 'windowJoin', 'table']);
 
+/**
+ * The key-changing edges of a graph: `${node id}:${input index}` for every input of a keyed
+ * stateful operator that arrives behind a keyBy (and only stateless stages since). Across
+ * tasks such an edge goes through a `<app>-<operator>-repartition` topic (subtopology.ts);
+ * inside one task (the test driver) it is a plain edge and the node is marked `repartition`.
+ */
+export function repartitionEdges(graph: LogicalGraph): Set<string> {
+  const keyChanged = new Map<number, boolean>();
+  const edges = new Set<string>();
+  for (const n of graph.nodes) {
+    const upstreamChanged = n.inputs.some((i) => keyChanged.get(i.node) === true);
+    const changes = n.kind === 'stage' && n.stage.kind === 'keyBy';
+    keyChanged.set(n.id, (upstreamChanged || changes) && !STATEFUL_KEYED.has(n.kind));
+    if (STATEFUL_KEYED.has(n.kind)) {
+      n.inputs.forEach((i, idx) => {
+        if (keyChanged.get(i.node) === true) edges.add(`${n.id}:${idx}`);
+      });
+    }
+  }
+  return edges;
+}
+
 export class Topology {
   readonly nodes: PhysicalNode[] = [];
   private readonly logicalToPhysical = new Map<number, number>();
 
   constructor(readonly graph: LogicalGraph) {
     const g = graph;
-    const keyChanged = new Map<number, boolean>();
+    const cut = repartitionEdges(g);
     for (const n of g.nodes) {
-      const upstreamChanged = n.inputs.some((i) => keyChanged.get(i.node) === true);
-      const changes = n.kind === 'stage' && n.stage.kind === 'keyBy';
-      keyChanged.set(n.id, (upstreamChanged || changes) && !STATEFUL_KEYED.has(n.kind));
+      const upstreamChanged = n.inputs.some((_, idx) => cut.has(`${n.id}:${idx}`));
       const prev = n.inputs.length === 1 ? g.nodes[n.inputs[0].node] : undefined;
       const prevPhysical =
         prev === undefined ? undefined : this.nodes[this.logicalToPhysical.get(prev.id) as number];

@@ -278,6 +278,11 @@ export class Task {
     }
   }
 
+  /** Next offset per input partition of what was ingested (for lag metrics). */
+  consumedOffsets(): ReadonlyMap<string, ReadonlyMap<number, number>> {
+    return this.offsets;
+  }
+
   /** Forces event time of an input (all partitions, or one) to at least `watermark`. */
   advanceWatermark(input: string, watermark: number, partition?: number): void {
     this.source(input).advanceWatermark(watermark, partition);

@@ -1,0 +1,727 @@
+/**
+ * StreamThread: one member of the application's consumer group with its own tasks, its own
+ * (transactional) producer and its own reader of secondary inputs — Kafka Streams' StreamThread.
+ *
+ * Tasks: the group consumer subscribes to ONE primary input per sub-topology; a task
+ * (`<subtopology>_<partition>`) exists while that primary partition is assigned here. The
+ * task's other, co-partitioned inputs are read with a PartitionReader from the group's
+ * committed offsets; their offsets are committed with the primary's, in the same transaction
+ * (Kafka accepts offsets for partitions a member does not own). Cooperative rebalancing moves
+ * primaries one by one; the secondaries follow their task, so co-partitioning survives.
+ *
+ * Rebalance: onAssigned restores each new task's stores from their changelogs (a reader,
+ * read_committed, from the log start to the last stable offset; progress in metrics and logs)
+ * before the task sees a record; onRevoked commits every task (one transaction) and closes the
+ * revoked ones; onLost drops them, and because the open transaction then cannot commit, every
+ * task of the thread is rebuilt (reset()).
+ *
+ * Commit protocol, every commit interval (io.ts):
+ *   exactly_once: beginTransaction; per task Task.commit → outputs, changelog records, and the
+ *   watermark control records of repartition topics are sent; sendOffsets(consumer, next
+ *   offsets of every input partition) with the group metadata (KIP-447); commitTransaction.
+ *   at_least_once: the same sends without a transaction, flush, then consumer.commit(offsets).
+ * Crash behaviour: a kill -9 leaves an open transaction that the coordinator aborts when the
+ * next producer with the same transactional id (`<app>-<instance>-<thread>`) connects or the
+ * transaction times out; read_committed readers never see its records, and the tasks restart
+ * on their new owner from the last committed offsets and changelogs. A fenced or failed
+ * commit aborts (if it still can), drops every task, closes the consumer and producer and
+ * rejoins (reset()): the same path as a crash, without the process dying.
+ *
+ * Concurrency: one async loop; rebalance callbacks run inside consumer.poll(), so they never
+ * interleave with processing. Several threads may share one event loop (embedded transport).
+ */
+import { createLogger, isSluiceError, type Logger, SluiceError } from '../../common/index.js';
+import type {
+  GroupConsumer,
+  IncomingRecord,
+  PartitionReader,
+  Producer,
+  TopicPartition,
+  TopicPartitionOffset,
+  Transport,
+} from '../../transport/index.js';
+import type { AppPlan, SubTopology } from '../plan/subtopology.js';
+import { ownsStore } from '../plan/subtopology.js';
+import { type ChangelogEntry, changelogTopic, createInMemoryEngine } from '../state/index.js';
+import type { Committer } from './io.js';
+import {
+  controlRecord,
+  controlWatermark,
+  type PendingOutput,
+  TopicSink,
+  toStreamRecordParts,
+  UpstreamWatermarks,
+} from './kafka-io.js';
+import { StreamRecord } from './record.js';
+import { DEFAULT_DEAD_LETTER_SINK, DEFAULT_LATE_SINK, Task } from './task.js';
+
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
+
+/** What a thread shares with the runtime that owns it. */
+export interface ThreadContext {
+  readonly transport: Transport;
+  readonly plan: AppPlan;
+  readonly applicationId: string;
+  /** Partition count of every topic the app reads or writes. */
+  readonly partitions: ReadonlyMap<string, number>;
+  readonly guarantee: ProcessingGuarantee;
+  readonly commitIntervalMs: number;
+  /** Changelog topics known to exist, by store name (the runtime creates them). */
+  readonly changelogs: Set<string>;
+  /** Creates `<app>-<store>-changelog` (compacted, `partitions`) for a store first seen at commit. */
+  ensureChangelog(store: string, partitions: number): Promise<void>;
+  /** Store names that may have a changelog, for restore (known + listed). */
+  storeNames(): Promise<readonly string[]>;
+  readonly maxPollRecords?: number;
+}
+
+export interface RestoreProgress {
+  restored: number;
+  total: number;
+  done: boolean;
+}
+
+export interface TaskMetricsView {
+  recordsIn: number;
+  recordsOut: number;
+  watermarkLagMs: number | null;
+  restore: RestoreProgress;
+}
+
+export interface ThreadMetrics {
+  thread: number;
+  state: 'created' | 'running' | 'restoring' | 'resetting' | 'closed';
+  tasks: Record<string, TaskMetricsView>;
+  /** Consumer lag per input partition, `topic-partition` → records behind (refreshLag()). */
+  lag: Record<string, number>;
+  commits: number;
+  aborts: number;
+  resets: number;
+  commitMsLast: number;
+  commitMsMax: number;
+  /** Time spent waiting for the producer's acknowledgements (backpressure from the log). */
+  blockedOnOutputMs: number;
+  recordsIn: number;
+  recordsOut: number;
+  /** Event timestamp → committed output, over the last 1 024 committed records. */
+  e2eLatencyMs: { p50: number | null; p99: number | null };
+}
+
+interface TaskState {
+  readonly id: string;
+  readonly st: SubTopology;
+  readonly partition: number;
+  task: Task;
+  readonly sinks: TopicSink[];
+  /** Input topic → upstream watermarks (repartition inputs only). */
+  readonly upstream: Map<string, UpstreamWatermarks>;
+  /** Repartition sink topic → last watermark sent. */
+  readonly sentWatermarks: Map<string, number>;
+  lastControlAt: number;
+  readonly restore: RestoreProgress;
+  recordsIn: number;
+}
+
+const LATENCY_SAMPLES = 1024;
+
+export class StreamThread {
+  private readonly log: Logger;
+  private consumer: GroupConsumer | undefined;
+  private producer: Producer | undefined;
+  private reader: PartitionReader | undefined;
+  private readonly tasks = new Map<string, TaskState>();
+  private readonly primaryOf = new Map<string, SubTopology>();
+  private readonly inputOf = new Map<string, SubTopology>();
+  /** Secondary partitions currently read by `reader`: `topic\0partition` → task id. */
+  private readonly secondaries = new Map<string, string>();
+  /** Offsets last committed, `topic\0partition` → offset: unchanged ones are not re-sent. */
+  private readonly committed = new Map<string, number>();
+  private txnOpen = false;
+  private stopping = false;
+  private needsReset = false;
+  private lastCommitAt = Date.now();
+  private loop: Promise<void> | undefined;
+  private readonly latencies = new Float64Array(LATENCY_SAMPLES);
+  private latencyCount = 0;
+  readonly metricsState: ThreadMetrics;
+
+  constructor(
+    private readonly ctx: ThreadContext,
+    readonly index: number,
+    readonly transactionalId: string,
+  ) {
+    this.log = createLogger('stream', { app: ctx.applicationId, thread: index });
+    for (const st of ctx.plan.subTopologies) {
+      this.primaryOf.set(st.primary, st);
+      for (const i of st.inputs) this.inputOf.set(i.topic, st);
+    }
+    this.metricsState = {
+      thread: index,
+      state: 'created',
+      tasks: {},
+      lag: {},
+      commits: 0,
+      aborts: 0,
+      resets: 0,
+      commitMsLast: 0,
+      commitMsMax: 0,
+      blockedOnOutputMs: 0,
+      recordsIn: 0,
+      recordsOut: 0,
+      e2eLatencyMs: { p50: null, p99: null },
+    };
+  }
+
+  /** Connects the producer and joins the group; the loop runs until close(). */
+  async start(): Promise<void> {
+    await this.open();
+    this.metricsState.state = 'running';
+    this.loop = this.runLoop();
+  }
+
+  private async open(): Promise<void> {
+    const t = this.ctx.transport;
+    const eos = this.ctx.guarantee === 'exactly_once';
+    this.producer = t.producer({
+      transactionalId: eos ? this.transactionalId : undefined,
+      clientId: `${this.transactionalId}-producer`,
+    });
+    await this.producer.connect();
+    this.reader = t.partitionReader({
+      isolationLevel: 'read_committed',
+      clientId: `${this.transactionalId}-reader`,
+    });
+    this.secondaries.clear();
+    this.consumer = t.groupConsumer({
+      groupId: this.ctx.applicationId,
+      topics: this.ctx.plan.subTopologies.map((s) => s.primary),
+      isolationLevel: 'read_committed',
+      autoOffsetReset: 'earliest',
+      clientId: `${this.transactionalId}-consumer`,
+      listener: {
+        onAssigned: (parts) => this.onAssigned(parts),
+        onRevoked: (parts) => this.onRevoked(parts),
+        onLost: (parts) => this.onLost(parts),
+      },
+    });
+    await this.consumer.start();
+    this.lastCommitAt = Date.now();
+  }
+
+  private async runLoop(): Promise<void> {
+    let backoff = 100;
+    while (!this.stopping) {
+      try {
+        await this.step();
+        if (this.needsReset) await this.reset('partitions lost');
+        backoff = 100;
+      } catch (e) {
+        if (this.stopping) break;
+        this.log.warn({ err: e }, 'stream thread failed; dropping its tasks and rejoining');
+        try {
+          await this.reset(e instanceof Error ? e.message : String(e));
+        } catch (e2) {
+          this.log.warn({ err: e2 }, 'rejoin failed; retrying');
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, 5_000);
+        }
+      }
+    }
+  }
+
+  /** One round: poll primaries and secondaries, process, and commit when the interval passed. */
+  async step(): Promise<void> {
+    const consumer = this.consumer as GroupConsumer;
+    const max = this.ctx.maxPollRecords ?? 1000;
+    const untilCommit = Math.max(0, this.ctx.commitIntervalMs - (Date.now() - this.lastCommitAt));
+    const records = await consumer.poll(max, Math.min(untilCommit, 50));
+    if (this.needsReset || this.stopping) return;
+    this.ingest(records);
+    if (this.secondaries.size > 0) this.ingest(await (this.reader as PartitionReader).poll(max, 0));
+    const now = Date.now();
+    for (const ts of this.tasks.values()) ts.task.advanceProcessingTime();
+    if (now - this.lastCommitAt >= this.ctx.commitIntervalMs) await this.commitAll();
+  }
+
+  private ingest(records: readonly IncomingRecord[]): void {
+    if (records.length === 0) return;
+    // Group by partition, keeping offset order (records arrive in offset order per partition).
+    const groups = new Map<string, IncomingRecord[]>();
+    for (const r of records) {
+      const k = `${r.topic}\0${r.partition}`;
+      let g = groups.get(k);
+      if (g === undefined) groups.set(k, (g = []));
+      g.push(r);
+    }
+    for (const g of groups.values()) {
+      const { topic, partition } = g[0];
+      const st = this.inputOf.get(topic);
+      if (st === undefined) continue;
+      const ts = this.tasks.get(`${st.id}_${partition}`);
+      if (ts === undefined) continue; // a record of a partition whose task just left
+      const internal = ts.upstream.has(topic);
+      const batch: StreamRecord[] = [];
+      const flush = (nextOffset: number) => {
+        if (batch.length > 0) {
+          ts.task.ingest(topic, partition, batch.splice(0), nextOffset);
+        }
+      };
+      for (const r of g) {
+        if (internal) {
+          const c = controlWatermark(r);
+          if (c !== undefined) {
+            flush(r.offset);
+            const wm = (ts.upstream.get(topic) as UpstreamWatermarks).update(c.task, c.wm);
+            ts.task.ingest(topic, partition, [], r.offset + 1);
+            if (Number.isFinite(wm)) ts.task.advanceWatermark(topic, wm, partition);
+            continue;
+          }
+        }
+        const parts = toStreamRecordParts(r, internal);
+        batch.push(new StreamRecord(parts.key, parts.value, parts.timestamp));
+      }
+      ts.recordsIn += g.length;
+      this.metricsState.recordsIn += g.length;
+      flush(g[g.length - 1].offset + 1);
+    }
+  }
+
+  // ───────────────────────────── rebalance ─────────────────────────────
+
+  private async onAssigned(parts: readonly TopicPartition[]): Promise<void> {
+    if (this.stopping) return;
+    this.metricsState.state = 'restoring';
+    try {
+      for (const tp of parts) {
+        const st = this.primaryOf.get(tp.topic);
+        if (st === undefined) continue;
+        const id = `${st.id}_${tp.partition}`;
+        if (this.tasks.has(id)) continue;
+        await this.createTask(st, tp.partition);
+      }
+      await this.reassignSecondaries();
+    } finally {
+      this.metricsState.state = 'running';
+    }
+  }
+
+  private async onRevoked(parts: readonly TopicPartition[]): Promise<void> {
+    if (this.needsReset) return;
+    const leaving = this.taskIdsOf(parts);
+    if (leaving.length === 0) return;
+    if (!this.stopping) await this.commitAll();
+    for (const id of leaving) this.closeTask(id);
+    await this.reassignSecondaries();
+    this.log.info({ tasks: leaving }, 'tasks revoked');
+  }
+
+  private onLost(parts: readonly TopicPartition[]): void {
+    const lost = this.taskIdsOf(parts);
+    if (lost.length === 0) return;
+    this.log.warn({ tasks: lost }, 'tasks lost; the open transaction will be aborted');
+    for (const id of lost) this.closeTask(id);
+    this.needsReset = true;
+  }
+
+  private taskIdsOf(parts: readonly TopicPartition[]): string[] {
+    const out: string[] = [];
+    for (const tp of parts) {
+      const st = this.primaryOf.get(tp.topic);
+      if (st !== undefined && this.tasks.has(`${st.id}_${tp.partition}`))
+        out.push(`${st.id}_${tp.partition}`);
+    }
+    return out;
+  }
+
+  private async createTask(st: SubTopology, partition: number): Promise<void> {
+    const id = `${st.id}_${partition}`;
+    const restore: RestoreProgress = { restored: 0, total: 0, done: false };
+    this.metricsState.tasks[id] = { recordsIn: 0, recordsOut: 0, watermarkLagMs: null, restore };
+    const restored = await this.restoreStores(st, partition, restore, id);
+    const sinks: TopicSink[] = [];
+    const app = this.ctx.applicationId;
+    const task = new Task(st.topology, {
+      taskId: id,
+      storeEngine: createInMemoryEngine(),
+      changelog: { restore: (name) => restored.get(name) ?? [] },
+      assignment: Object.fromEntries(st.inputs.map((i) => [i.topic, [partition]])),
+      sinkFactory: (name) => {
+        const kind =
+          name === DEFAULT_DEAD_LETTER_SINK || name === DEFAULT_LATE_SINK
+            ? 'dead-letters'
+            : st.outputs.some((o) => o.topic === name && o.internal)
+              ? 'internal'
+              : 'user';
+        const topic =
+          name === DEFAULT_DEAD_LETTER_SINK
+            ? `${app}-dead-letters`
+            : name === DEFAULT_LATE_SINK
+              ? `${app}-late-records`
+              : name;
+        const s = new TopicSink(name, topic, this.ctx.partitions.get(topic) ?? 1, partition, kind);
+        sinks.push(s);
+        return s;
+      },
+    });
+    const upstream = new Map<string, UpstreamWatermarks>();
+    for (const r of this.ctx.plan.repartitionTopics) {
+      if (r.to === st.id) upstream.set(r.topic, new UpstreamWatermarks(this.countOfSubTopology(r.from)));
+    }
+    this.tasks.set(id, {
+      id,
+      st,
+      partition,
+      task,
+      sinks,
+      upstream,
+      sentWatermarks: new Map(),
+      lastControlAt: 0,
+      restore,
+      recordsIn: 0,
+    });
+    this.log.info({ task: id, restoredRecords: restore.restored }, 'task created');
+  }
+
+  private countOfSubTopology(id: number): number {
+    const st = this.ctx.plan.subTopologies[id];
+    return this.ctx.partitions.get(st.primary) ?? 1;
+  }
+
+  /** Reads this task's changelog partitions from the log start to the last stable offset. */
+  private async restoreStores(
+    st: SubTopology,
+    partition: number,
+    progress: RestoreProgress,
+    taskId: string,
+  ): Promise<Map<string, ChangelogEntry[]>> {
+    const out = new Map<string, ChangelogEntry[]>();
+    const stores = (await this.ctx.storeNames()).filter((s) => ownsStore(st, s));
+    if (stores.length === 0) {
+      progress.done = true;
+      return out;
+    }
+    const admin = this.ctx.transport.admin;
+    const topicToStore = new Map(stores.map((s) => [changelogTopic(this.ctx.applicationId, s), s]));
+    const existing = await admin.describeTopics([...topicToStore.keys()]);
+    const tps = [...existing.keys()].map((topic) => ({ topic, partition }));
+    if (tps.length === 0) {
+      progress.done = true;
+      return out;
+    }
+    const [starts, ends] = await Promise.all([
+      admin.listOffsets(tps, 'earliest'),
+      admin.listOffsets(tps, 'latest', 'read_committed'),
+    ]);
+    const endOf = new Map(ends.map((e) => [e.topic, e.offset]));
+    const positions = starts.filter((s) => s.offset < (endOf.get(s.topic) ?? 0));
+    for (const s of positions) progress.total += (endOf.get(s.topic) ?? 0) - s.offset;
+    if (positions.length > 0) {
+      const reader = this.ctx.transport.partitionReader({
+        isolationLevel: 'read_committed',
+        clientId: `${this.transactionalId}-restore`,
+      });
+      try {
+        await reader.assign(positions);
+        const pending = new Set(positions.map((p) => p.topic));
+        let lastLog = Date.now();
+        while (pending.size > 0) {
+          const recs = await reader.poll(10_000, 100);
+          for (const r of recs) {
+            const end = endOf.get(r.topic) ?? 0;
+            if (r.offset >= end) continue;
+            const store = topicToStore.get(r.topic) as string;
+            let list = out.get(store);
+            if (list === undefined) out.set(store, (list = []));
+            if (r.key !== null) list.push({ key: r.key, value: r.value });
+            progress.restored++;
+          }
+          for (const topic of [...pending]) {
+            if (reader.position({ topic, partition }) >= (endOf.get(topic) ?? 0)) pending.delete(topic);
+          }
+          if (Date.now() - lastLog > 1000) {
+            lastLog = Date.now();
+            this.log.info({ task: taskId, restored: progress.restored, total: progress.total }, 'restoring');
+          }
+          if (this.stopping) throw new SluiceError('CLOSED', 'closing during restore');
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+    progress.done = true;
+    return out;
+  }
+
+  /** Points the secondary reader at the co-partitioned inputs of the current tasks. */
+  private async reassignSecondaries(): Promise<void> {
+    const want = new Map<string, { topic: string; partition: number; task: string }>();
+    for (const ts of this.tasks.values()) {
+      for (const i of ts.st.inputs) {
+        if (i.topic === ts.st.primary) continue;
+        want.set(`${i.topic}\0${ts.partition}`, { topic: i.topic, partition: ts.partition, task: ts.id });
+      }
+    }
+    const same =
+      want.size === this.secondaries.size && [...want.keys()].every((k) => this.secondaries.has(k));
+    if (same) return;
+    const reader = this.reader as PartitionReader;
+    const positions: TopicPartitionOffset[] = [];
+    const fresh: TopicPartition[] = [];
+    for (const [k, w] of want) {
+      if (this.secondaries.has(k)) {
+        positions.push({ topic: w.topic, partition: w.partition, offset: reader.position(w) });
+      } else fresh.push({ topic: w.topic, partition: w.partition });
+    }
+    if (fresh.length > 0) {
+      const admin = this.ctx.transport.admin;
+      const committed = await admin.committedOffsets(this.ctx.applicationId, fresh);
+      const missing = committed.filter((c) => c.offset === null);
+      const earliest = missing.length > 0 ? await admin.listOffsets(missing, 'earliest') : [];
+      for (const c of committed) {
+        const offset =
+          c.offset ?? earliest.find((e) => e.topic === c.topic && e.partition === c.partition)?.offset ?? 0;
+        positions.push({ topic: c.topic, partition: c.partition, offset });
+      }
+    }
+    await reader.assign(positions);
+    this.secondaries.clear();
+    for (const [k, w] of want) this.secondaries.set(k, w.task);
+  }
+
+  private closeTask(id: string): void {
+    const ts = this.tasks.get(id);
+    if (ts === undefined) return;
+    ts.task.close();
+    this.tasks.delete(id);
+    delete this.metricsState.tasks[id];
+  }
+
+  // ───────────────────────────── commit ─────────────────────────────
+
+  /** Commits every task: one transaction (exactly_once) or flush + offset commit. */
+  async commitAll(): Promise<void> {
+    const producer = this.producer as Producer;
+    const consumer = this.consumer as GroupConsumer;
+    const eos = this.ctx.guarantee === 'exactly_once';
+    const t0 = performance.now();
+    const offsets: TopicPartitionOffset[] = [];
+    const outputs: PendingOutput[] = [];
+    const changelog: Array<{
+      store: string;
+      partition: number;
+      partitions: number;
+      entries: readonly ChangelogEntry[];
+    }> = [];
+    const committer = (ts: TaskState): Committer => ({
+      commit: (o, _taskId, cl) => {
+        for (const [topic, m] of o) {
+          for (const [partition, offset] of m) {
+            const k = `${topic}\0${partition}`;
+            if (this.committed.get(k) === offset) continue;
+            offsets.push({ topic, partition, offset });
+          }
+        }
+        const partitions = this.ctx.partitions.get(ts.st.primary) ?? 1;
+        for (const [store, entries] of cl)
+          changelog.push({ store, partition: ts.partition, partitions, entries });
+      },
+    });
+    const now = Date.now();
+    for (const ts of this.tasks.values()) {
+      await ts.task.commit(committer(ts));
+      for (const s of ts.sinks) outputs.push(...s.drain());
+      this.controlRecords(ts, now, outputs);
+    }
+    const sending = outputs.length > 0 || changelog.length > 0;
+    if (!sending && offsets.length === 0) {
+      this.lastCommitAt = Date.now();
+      return;
+    }
+    for (const c of changelog) {
+      if (!this.ctx.changelogs.has(c.store)) await this.ctx.ensureChangelog(c.store, c.partitions);
+    }
+    try {
+      if (eos && !this.txnOpen) {
+        producer.beginTransaction();
+        this.txnOpen = true;
+      }
+      const sends: Promise<void>[] = [];
+      let outCount = 0;
+      for (const o of outputs) {
+        sends.push(producer.send(o.topic, o.partition, o.records));
+        outCount += o.records.length;
+      }
+      const app = this.ctx.applicationId;
+      for (const c of changelog) {
+        sends.push(
+          producer.send(
+            changelogTopic(app, c.store),
+            c.partition,
+            c.entries.map((e) => ({
+              key: Buffer.from(e.key.buffer, e.key.byteOffset, e.key.byteLength),
+              value:
+                e.value === null ? null : Buffer.from(e.value.buffer, e.value.byteOffset, e.value.byteLength),
+            })),
+          ),
+        );
+      }
+      for (const s of sends) s.catch(() => {});
+      const tb = performance.now();
+      for (const s of sends) await s;
+      if (!eos) await producer.flush();
+      this.metricsState.blockedOnOutputMs += performance.now() - tb;
+      if (eos) {
+        if (offsets.length > 0) await producer.sendOffsets(consumer, offsets);
+        await producer.commitTransaction();
+        this.txnOpen = false;
+      } else if (offsets.length > 0) {
+        await consumer.commit(offsets);
+      }
+      for (const o of offsets) this.committed.set(`${o.topic}\0${o.partition}`, o.offset);
+      this.metricsState.recordsOut += outCount;
+      const done = Date.now();
+      for (const o of outputs) {
+        for (const ts of o.eventTimes) {
+          this.latencies[this.latencyCount++ % LATENCY_SAMPLES] = done - ts;
+        }
+      }
+    } catch (e) {
+      this.metricsState.aborts++;
+      if (eos && this.txnOpen) {
+        this.txnOpen = false;
+        await producer.abortTransaction().catch(() => {});
+      }
+      throw isSluiceError(e) ? e : new SluiceError('INTERNAL', `commit failed: ${String(e)}`, { cause: e });
+    }
+    const ms = performance.now() - t0;
+    this.metricsState.commits++;
+    this.metricsState.commitMsLast = ms;
+    if (ms > this.metricsState.commitMsMax) this.metricsState.commitMsMax = ms;
+    this.lastCommitAt = Date.now();
+  }
+
+  /** Watermark control records for every partition of each repartition topic the task writes. */
+  private controlRecords(ts: TaskState, now: number, outputs: PendingOutput[]): void {
+    const heartbeat = now - ts.lastControlAt >= 1000;
+    for (const o of ts.st.outputs) {
+      if (!o.internal) continue;
+      const wm = ts.task.sinks.get(o.topic)?.currentWatermark ?? Number.NEGATIVE_INFINITY;
+      if (!Number.isFinite(wm)) continue;
+      if (!heartbeat && ts.sentWatermarks.get(o.topic) === wm) continue;
+      ts.sentWatermarks.set(o.topic, wm);
+      const n = this.ctx.partitions.get(o.topic) ?? 1;
+      for (let p = 0; p < n; p++) {
+        outputs.push({ topic: o.topic, partition: p, records: [controlRecord(wm, ts.id)], eventTimes: [] });
+      }
+    }
+    if (heartbeat) ts.lastControlAt = now;
+  }
+
+  // ───────────────────────────── failure and shutdown ─────────────────────────────
+
+  /** Drops every task and the clients, and rejoins: state comes back from Kafka. */
+  private async reset(reason: string): Promise<void> {
+    this.metricsState.state = 'resetting';
+    this.metricsState.resets++;
+    this.needsReset = true;
+    this.log.warn({ reason }, 'resetting stream thread');
+    for (const id of [...this.tasks.keys()]) this.closeTask(id);
+    await this.closeClients(true);
+    this.needsReset = false;
+    if (this.stopping) return;
+    await this.open();
+    this.metricsState.state = 'running';
+  }
+
+  private async closeClients(abort: boolean): Promise<void> {
+    const producer = this.producer;
+    if (abort && this.txnOpen && producer !== undefined) {
+      this.txnOpen = false;
+      await producer.abortTransaction().catch(() => {});
+    }
+    await this.consumer?.close().catch((e) => this.log.debug({ err: e }, 'consumer close'));
+    await this.reader?.close().catch(() => {});
+    await producer?.close().catch(() => {});
+    this.consumer = undefined;
+    this.reader = undefined;
+    this.producer = undefined;
+  }
+
+  /**
+   * Clean shutdown: finish the loop's current step, commit (exactly_once: the open transaction
+   * commits), close the tasks, leave the group, close the producer.
+   */
+  async close(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.loop?.catch(() => {});
+    if (this.consumer !== undefined && !this.needsReset) {
+      try {
+        await this.commitAll();
+      } catch (e) {
+        this.log.warn({ err: e }, 'final commit failed; the transaction was aborted');
+      }
+    }
+    for (const id of [...this.tasks.keys()]) this.closeTask(id);
+    await this.closeClients(true);
+    this.metricsState.state = 'closed';
+  }
+
+  /**
+   * Stops without committing or leaving the group, as a crash would (tests): the open
+   * transaction stays open until fenced or timed out.
+   */
+  abandon(): void {
+    this.stopping = true;
+    this.needsReset = true;
+  }
+
+  // ───────────────────────────── metrics ─────────────────────────────
+
+  metrics(): ThreadMetrics {
+    const m = this.metricsState;
+    for (const ts of this.tasks.values()) {
+      const tm = ts.task.metrics();
+      let out = 0;
+      for (const s of ts.sinks) out += s.written;
+      let lag: number | null = null;
+      for (const i of Object.values(tm.inputs)) {
+        if (i.watermarkLagMs !== null && (lag === null || i.watermarkLagMs > lag)) lag = i.watermarkLagMs;
+      }
+      m.tasks[ts.id] = { recordsIn: ts.recordsIn, recordsOut: out, watermarkLagMs: lag, restore: ts.restore };
+    }
+    const n = Math.min(this.latencyCount, LATENCY_SAMPLES);
+    if (n > 0) {
+      const sorted = Array.from(this.latencies.subarray(0, n)).sort((a, b) => a - b);
+      m.e2eLatencyMs = {
+        p50: sorted[Math.floor(0.5 * (n - 1))],
+        p99: sorted[Math.floor(0.99 * (n - 1))],
+      };
+    }
+    return m;
+  }
+
+  /** Consumer lag per input partition: end offset (last stable) − next offset to process. */
+  async refreshLag(): Promise<void> {
+    const tps: TopicPartition[] = [];
+    for (const ts of this.tasks.values())
+      for (const i of ts.st.inputs) tps.push({ topic: i.topic, partition: ts.partition });
+    if (tps.length === 0) {
+      this.metricsState.lag = {};
+      return;
+    }
+    const ends = await this.ctx.transport.admin.listOffsets(tps, 'latest', 'read_committed');
+    const lag: Record<string, number> = {};
+    for (const e of ends) {
+      const ts = this.tasks.get(`${this.inputOf.get(e.topic)?.id}_${e.partition}`);
+      const snap = ts?.task.consumedOffsets();
+      const pos = snap?.get(e.topic)?.get(e.partition);
+      lag[`${e.topic}-${e.partition}`] = pos === undefined ? e.offset : Math.max(0, e.offset - pos);
+    }
+    this.metricsState.lag = lag;
+  }
+
+  get taskIds(): string[] {
+    return [...this.tasks.keys()];
+  }
+}

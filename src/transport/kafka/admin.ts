@@ -1,0 +1,222 @@
+/**
+ * Admin on librdkafka's AdminClient (its own connection, created on first use, closed by
+ * KafkaTransport.close()).
+ *
+ * - describeTopics: DescribeTopics (Metadata); a topic the cluster does not know is absent.
+ * - ensureTopics: describe, then CreateTopics for the missing ones (replication factor -1:
+ *   the cluster's default); a topic created concurrently by someone else (TOPIC_ALREADY_EXISTS)
+ *   is described again and checked like an existing one. Existing with another partition count
+ *   = INVALID_CONFIG naming the topic; its config is never altered.
+ * - listOffsets: Kafka's ListOffsets through AdminClient.listOffsets with the isolation level
+ *   (v2+ of the request): 'latest' + read_committed is the broker's last stable offset (LSO),
+ *   read_uncommitted the high watermark. (queryWatermarkOffsets would only give the high
+ *   watermark: librdkafka sends it read_uncommitted.)
+ * - committedOffsets: OffsetFetch with requireStable (KIP-447): the broker answers
+ *   UNSTABLE_OFFSET_COMMIT while a transaction holding offsets of the group is undecided and
+ *   librdkafka retries, so an offset is never one a pending transaction may still change. A
+ *   partition without a commit (offset -1) is null.
+ *
+ * Concurrency: every call is independent; librdkafka serialises on its side. All calls are
+ * bounded by the transport's request timeout. Nothing here writes locally: no crash behaviour.
+ */
+
+import type { IAdminClient } from '@confluentinc/kafka-javascript';
+import ck from '@confluentinc/kafka-javascript';
+import { SluiceError } from '../../common/index.js';
+import type { Admin, IsolationLevel, TopicPartition, TopicPartitionOffset, TopicSpec } from '../types.js';
+import {
+  call,
+  clientConfig,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type KafkaConnectionOptions,
+  RD,
+  rdCode,
+} from './config.js';
+
+const { RdKafka } = ck;
+const OffsetSpec = (RdKafka as unknown as { OffsetSpec: { EARLIEST: unknown; LATEST: unknown } }).OffsetSpec;
+const ISOLATION = { read_uncommitted: 0, read_committed: 1 } as const;
+
+export class KafkaAdmin implements Admin {
+  private client: IAdminClient | undefined;
+  private closed = false;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly conn: KafkaConnectionOptions) {
+    this.timeoutMs = conn.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  private admin(): IAdminClient {
+    if (this.closed) throw new SluiceError('CLOSED', 'the Kafka transport is closed');
+    this.client ??= RdKafka.AdminClient.create(
+      clientConfig(this.conn, `${this.conn.clientId ?? 'sluice'}-admin`, {}) as never,
+    );
+    return this.client;
+  }
+
+  async describeTopics(topics: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (topics.length === 0) return out;
+    const admin = this.admin();
+    const descriptions = await call<Array<{ name: string; partitions: unknown[]; error?: unknown }>>(
+      'describe topics',
+      'admin',
+      (cb) => admin.describeTopics([...topics], { timeout: this.timeoutMs }, cb as never),
+    );
+    for (const d of descriptions) {
+      if (d.error !== undefined && d.error !== null) {
+        const code = rdCode(d.error);
+        if (code === RD.ERR_UNKNOWN_TOPIC_OR_PART || code === RD.ERR__UNKNOWN_TOPIC) continue;
+        throw new SluiceError('IO', `describe topic '${d.name}': ${(d.error as Error).message}`, {
+          cause: d.error,
+        });
+      }
+      out.set(d.name, d.partitions.length);
+    }
+    return out;
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const existing = await this.describeTopics(specs.map((s) => s.topic));
+    const admin = this.admin();
+    const raced: TopicSpec[] = [];
+    for (const spec of specs) {
+      if (!existing.has(spec.topic)) {
+        try {
+          await call('create topic', 'admin', (cb) =>
+            admin.createTopic(
+              {
+                topic: spec.topic,
+                num_partitions: spec.partitions,
+                replication_factor: -1,
+                ...(spec.config === undefined ? {} : { config: { ...spec.config } }),
+              },
+              this.timeoutMs,
+              cb,
+            ),
+          );
+          continue;
+        } catch (err) {
+          if (!(err instanceof SluiceError && err.code === 'ALREADY_EXISTS')) {
+            throw new SluiceError(
+              err instanceof SluiceError ? err.code : 'IO',
+              `create topic '${spec.topic}': ${(err as Error).message}`,
+              { cause: err },
+            );
+          }
+          raced.push(spec);
+          continue;
+        }
+      }
+      checkPartitions(spec, existing.get(spec.topic) as number);
+    }
+    if (raced.length > 0) {
+      const now = await this.describeTopics(raced.map((s) => s.topic));
+      for (const spec of raced) checkPartitions(spec, now.get(spec.topic) ?? spec.partitions);
+    }
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    const admin = this.admin();
+    for (const topic of topics) {
+      try {
+        await call('delete topic', 'admin', (cb) => admin.deleteTopic(topic, this.timeoutMs, cb));
+      } catch (err) {
+        if (err instanceof SluiceError && err.code === 'NOT_FOUND')
+          throw new SluiceError('NOT_FOUND', `topic '${topic}' does not exist`, { cause: err });
+        throw err;
+      }
+    }
+  }
+
+  async listOffsets(
+    partitions: readonly TopicPartition[],
+    which: 'earliest' | 'latest',
+    isolationLevel: IsolationLevel = 'read_committed',
+  ): Promise<TopicPartitionOffset[]> {
+    if (partitions.length === 0) return [];
+    const admin = this.admin();
+    const spec = which === 'earliest' ? OffsetSpec.EARLIEST : OffsetSpec.LATEST;
+    const results = await call<Array<{ topic: string; partition: number; offset: number; error?: unknown }>>(
+      'list offsets',
+      'admin',
+      (cb) =>
+        admin.listOffsets(
+          partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: spec })) as never,
+          { timeout: this.timeoutMs, isolationLevel: ISOLATION[isolationLevel] as never },
+          cb as never,
+        ),
+    );
+    const byKey = new Map(results.map((r) => [`${r.topic}\u0000${r.partition}`, r]));
+    return partitions.map((p) => {
+      const r = byKey.get(`${p.topic}\u0000${p.partition}`);
+      if (r === undefined)
+        throw new SluiceError('PROTOCOL', `list offsets: no answer for ${p.topic}[${p.partition}]`);
+      if (r.error !== undefined && r.error !== null) {
+        const code = rdCode(r.error);
+        const kind =
+          code === RD.ERR_UNKNOWN_TOPIC_OR_PART || code === RD.ERR__UNKNOWN_TOPIC ? 'NOT_FOUND' : 'IO';
+        throw new SluiceError(
+          kind,
+          `list offsets of ${p.topic}[${p.partition}]: ${(r.error as Error).message}`,
+          {
+            cause: r.error,
+          },
+        );
+      }
+      return { topic: p.topic, partition: p.partition, offset: Number(r.offset) };
+    });
+  }
+
+  async committedOffsets(
+    groupId: string,
+    partitions: readonly TopicPartition[],
+  ): Promise<Array<TopicPartition & { readonly offset: number | null }>> {
+    if (partitions.length === 0) return [];
+    const admin = this.admin();
+    const results = await call<
+      Array<{
+        groupId: string;
+        error?: unknown;
+        partitions: Array<{ topic: string; partition: number; offset: number; error?: unknown }>;
+      }>
+    >('committed offsets', 'admin', (cb) =>
+      admin.listConsumerGroupOffsets(
+        [{ groupId, partitions: partitions.map((p) => ({ topic: p.topic, partition: p.partition })) }],
+        { timeout: this.timeoutMs, requireStableOffsets: true },
+        cb as never,
+      ),
+    );
+    const group = results[0];
+    if (group?.error !== undefined && group?.error !== null)
+      throw new SluiceError(
+        'IO',
+        `committed offsets of group '${groupId}': ${(group.error as Error).message}`,
+        {
+          cause: group.error,
+        },
+      );
+    const byKey = new Map((group?.partitions ?? []).map((r) => [`${r.topic}\u0000${r.partition}`, r]));
+    return partitions.map((p) => {
+      const r = byKey.get(`${p.topic}\u0000${p.partition}`);
+      const offset = r === undefined || r.offset === undefined || r.offset === null ? -1 : Number(r.offset);
+      return { topic: p.topic, partition: p.partition, offset: offset >= 0 ? offset : null };
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.client?.disconnect();
+    this.client = undefined;
+  }
+}
+
+function checkPartitions(spec: TopicSpec, actual: number): void {
+  if (actual !== spec.partitions)
+    throw new SluiceError(
+      'INVALID_CONFIG',
+      `topic '${spec.topic}' exists with ${actual} partitions, not the ${spec.partitions} asked for`,
+      { details: { topic: spec.topic, partitions: actual, expected: spec.partitions } },
+    );
+}
