@@ -8,8 +8,11 @@
  * nothing the kernel already has. The group initial rebalance delay is short (300 ms) so
  * tests do not wait Kafka's 3 s for a group to form. stderr is kept (its last 20 kB) for
  * failure messages. The caller stops the child (SIGTERM: clean, exit 0; SIGKILL: crash).
+ * `freePort()` finds a port to pin a broker to, so a restarted broker keeps its address.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -79,4 +82,15 @@ export async function spawnSluiceBroker(
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${err}`)));
   });
   return { child, port, stderrTail: () => err };
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a broker that must keep its port across restarts). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  s.close();
+  await once(s, 'close');
+  return port;
 }

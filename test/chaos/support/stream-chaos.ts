@@ -5,7 +5,8 @@
  *   1. starts every base instance;
  *   2. repeats `kills` times: waits until the group's committed input offsets moved since the
  *      previous kill (the restarted incarnations made progress, so kills cannot livelock the
- *      run), waits a seeded random delay, SIGKILLs a seeded random base instance, and restarts
+ *      run; with `earlyKillChance` some kills skip this and hit start-up and restore), waits a
+ *      seeded random delay, SIGKILLs a seeded random base instance, and restarts
  *      it after another seeded random delay. After kill number `addAfterKill` the extra
  *      instance starts; after kill number `removeAfterKill` it is stopped with SIGTERM (its
  *      exit code is recorded: clean shutdown must exit 0). Each kill records the committed
@@ -47,6 +48,11 @@ export interface StreamChaosOptions {
   /** Delay before a kill, after progress was seen (ms). */
   readonly killDelayMs: readonly [number, number];
   readonly restartDelayMs: readonly [number, number];
+  /**
+   * Chance that a kill does not wait for progress: it comes a restartDelayMs-like moment after
+   * the previous restart (start-up, restore, rebalance). Never twice in a row. Default 0.
+   */
+  readonly earlyKillChance?: number;
   /** Fail when the committed input does not move for this long before a kill (default 60 s). */
   readonly progressTimeoutMs?: number;
   /** Overall bound of the run. */
@@ -94,10 +100,14 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
     o.log.add(`start ${inst.name}`);
   }
   let lastAtKill = -1;
+  let lastWasEarly = false;
   for (let k = 1; k <= o.kills; k++) {
-    // Progress since the previous kill: the run moves forward between kills.
+    // Some kills land early (during start-up, restore, the group's rebalance) without waiting;
+    // the others wait for progress since the previous kill, so the run moves forward.
+    const early: boolean = !lastWasEarly && o.rng() < (o.earlyKillChance ?? 0);
+    lastWasEarly = early;
     const stuckAt = Date.now() + (o.progressTimeoutMs ?? 60_000);
-    for (;;) {
+    while (!early) {
       inTime(`progress before kill ${k}`);
       const c = await committedInput(o);
       if (c >= o.inputRecords) {
@@ -109,13 +119,14 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
       }
       await sleep(200);
     }
-    await sleep(between(o.rng, o.killDelayMs));
+    await sleep(between(o.rng, early ? o.restartDelayMs : o.killDelayMs));
     const victim = o.instances[Math.floor(o.rng() * o.instances.length)] as AppInstance;
-    const at = await committedInput(o);
+    // -1 (cluster down: the embedded deployment is still starting): the last known value.
+    const at = Math.max(await committedInput(o), lastAtKill);
     const killed = await victim.kill9();
     committedAtKill.push(at);
     o.log.add(
-      `kill -9 ${victim.name} (pid ${victim.pid}, ${killed ? 'running' : 'not running'}), committed input ${at}`,
+      `kill -9 ${victim.name}${early ? ' (early)' : ''} (pid ${victim.pid}, ${killed ? 'running' : 'not running'}), committed input ${at}`,
     );
     lastAtKill = Math.max(lastAtKill, at);
     if (o.extra !== undefined && k === o.extra.addAfterKill) {
