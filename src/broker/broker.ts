@@ -10,6 +10,10 @@
  * the LogManager it opened (clean-shutdown markers: the next start skips recovery). A LogStore
  * passed in `deps.logs` is the caller's: close it after the broker.
  *
+ * Handlers: `handlers` is the one table of request handlers, built once; the TCP server
+ * dispatches to it and the embedded transport (transport/) calls it in-process with request
+ * objects, so both reach the same idempotence, transaction and group code.
+ *
  * Transactions: the transaction coordinator loads `__transaction_state` before the server
  * listens, so every transaction left unfinished by a crash is completed (PrepareX) or aborted
  * (Ongoing) before any client can read; it checks for timed-out transactions every
@@ -27,7 +31,7 @@ import { LogOffsetStore, OFFSETS_TOPIC } from './log-offset-store.js';
 import type { LogStore } from './log-port.js';
 import type { OffsetStore } from './offset-store.js';
 import { SaslAuthenticator } from './sasl.js';
-import { KafkaServer } from './server.js';
+import { type HandlerTable, KafkaServer } from './server.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { logMarkerWriter, openTxnStateLog } from './txn/log-edge.js';
 import { PendingTxnOffsets } from './txn/txn-offsets.js';
@@ -50,6 +54,8 @@ export class Broker {
     readonly address: { host: string; port: number },
     readonly transactions: TransactionCoordinator,
     readonly logs: LogStore,
+    /** Every request handler by API key (ApiVersions and SASL are the server's own). */
+    readonly handlers: Readonly<HandlerTable>,
     private readonly owned: LogManager | undefined,
   ) {}
 
@@ -101,6 +107,8 @@ export class Broker {
       log: await openTxnStateLog(logs),
       markers: logMarkerWriter(logs, (tp, producerId, commit) => {
         if (tp.topic === OFFSETS_TOPIC) logOffsets?.onMarker(producerId, commit);
+        // The last stable offset moved: read_committed fetches waiting on it can answer now.
+        else cluster.wakeFetches(tp.topic, tp.partition);
       }),
       allocateProducerId: () => cluster.allocateProducerId().producerId,
       onComplete: (t) => memoryTxnOffsets?.complete(t.producerId, t.commit),
@@ -113,6 +121,16 @@ export class Broker {
         return undefined;
       }
     };
+    const handlers: HandlerTable = Object.freeze({
+      ...clusterHandlers(cluster, transactions),
+      ...txnHandlers({ txn: transactions, groups: coordinator, txnOffsets, cluster, partitionLog }),
+      ...groupHandlers({
+        node,
+        coordinator,
+        offsets,
+        partitionExists: (t, p) => cluster.partitionExists(t, p),
+      }),
+    });
     const server = new KafkaServer({
       host: config.host,
       port: config.port,
@@ -121,16 +139,7 @@ export class Broker {
       ...(config.sasl.enabled
         ? { sasl: new SaslAuthenticator(config.sasl.users, config.sasl.mechanisms) }
         : {}),
-      handlers: {
-        ...clusterHandlers(cluster, transactions),
-        ...txnHandlers({ txn: transactions, groups: coordinator, txnOffsets, cluster, partitionLog }),
-        ...groupHandlers({
-          node,
-          coordinator,
-          offsets,
-          partitionExists: (t, p) => cluster.partitionExists(t, p),
-        }),
-      },
+      handlers,
     });
     let address: { host: string; port: number };
     try {
@@ -141,7 +150,7 @@ export class Broker {
     }
     // With port 0 the advertised port follows the bound one unless it was set explicitly.
     if (config.port === 0 && config.advertisedPort === 0) node.port = address.port;
-    return new Broker(config, cluster, coordinator, server, address, transactions, logs, owned);
+    return new Broker(config, cluster, coordinator, server, address, transactions, logs, handlers, owned);
   }
 
   async close(): Promise<void> {

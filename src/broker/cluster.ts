@@ -292,7 +292,7 @@ export class Cluster {
       return fail(errorOf(err));
     }
     // The batches are in the log (visible to reads) as soon as append returns: wake fetches now.
-    this.notify(topic, partition);
+    this.wakeFetches(topic, partition);
     try {
       const r = await pending;
       return {
@@ -313,7 +313,12 @@ export class Cluster {
     return `${topic}\u0000${partition}`;
   }
 
-  private notify(topic: string, partition: number): void {
+  /**
+   * Wakes the fetches waiting on a partition. Appends through this Cluster call it; so does
+   * the broker when a transaction marker moves the last stable offset (markers are appended
+   * by the transaction coordinator, not through produce).
+   */
+  wakeFetches(topic: string, partition: number): void {
     const set = this.waiters.get(this.key(topic, partition));
     if (set === undefined) return;
     this.waiters.delete(this.key(topic, partition));

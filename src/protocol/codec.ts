@@ -117,6 +117,34 @@ function defaultStruct(fields: readonly Field[], version: number): Record<string
   return o;
 }
 
+/**
+ * The body a decoder would return for `body` encoded at `version`: every field of the
+ * definition present, fields the version lacks (or left out) at their defaults, structs and
+ * arrays of structs completed the same way. Values are kept by reference (records, bytes).
+ * For callers that hand request objects to handlers without encoding them (the embedded
+ * transport) and for round-trip tests.
+ */
+export function withDefaults(
+  fields: readonly Field[],
+  version: number,
+  body: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = body[f.name];
+    if (!inRange(f.versions, version) || v === undefined) {
+      out[f.name] = defaultValue(f, version);
+      continue;
+    }
+    if (f.type === 'struct' && v !== null)
+      out[f.name] = withDefaults(f.fields ?? [], version, v as Record<string, unknown>);
+    else if (f.type === '[]struct' && v !== null)
+      out[f.name] = (v as Record<string, unknown>[]).map((e) => withDefaults(f.fields ?? [], version, e));
+    else out[f.name] = v;
+  }
+  return out;
+}
+
 /** Whether a value equals the field's default (tagged fields are omitted when it does). */
 export function isDefault(field: Field, v: unknown, version: number): boolean {
   if (v === undefined) return true;

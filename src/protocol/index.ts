@@ -15,7 +15,14 @@ export {
   type ResponseInput,
   SUPPORTED_APIS,
 } from './apis.js';
-export { compileMessage, defaultValue, generatedSource, isDefault, type MessageCodec } from './codec.js';
+export {
+  compileMessage,
+  defaultValue,
+  generatedSource,
+  isDefault,
+  type MessageCodec,
+  withDefaults,
+} from './codec.js';
 export { type CompressionCodec, CompressionType, compressionCodec } from './compression.js';
 export {
   CONSUMER_PROTOCOL_MAX_VERSION,

@@ -3,6 +3,7 @@
  * in-process (`embedded`, the broker's handlers without TCP) or any real cluster (`kafka`,
  * librdkafka). See types.ts for the contract both implementations meet.
  */
+export { createEmbeddedTransport, EmbeddedTransport } from './embedded/transport.js';
 export {
   createKafkaTransport,
   type KafkaConnectionOptions,

@@ -28,8 +28,8 @@ import { Broker, resolveBrokerConfig } from '../../broker/index.js';
 import { createLogger, SluiceError } from '../../common/index.js';
 import type { StreamApp } from '../../stream/index.js';
 import { StreamRuntime } from '../../stream/index.js';
-import type { Transport } from '../../transport/index.js';
 import * as transportModule from '../../transport/index.js';
+import { createKafkaTransport, type Transport } from '../../transport/index.js';
 
 interface RunOpts {
   bootstrap?: string;
@@ -42,6 +42,7 @@ interface RunOpts {
   threads?: number;
   commitIntervalMs: number;
   metricsIntervalMs: number;
+  requestTimeoutMs?: number;
 }
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -139,6 +140,12 @@ export function registerRunCommand(program: Command): void {
         .argParser(int(0))
         .default(0),
     )
+    .addOption(
+      new Option(
+        '--request-timeout-ms <n>',
+        'kafka transport: how long the cluster may take to answer (default 30000)',
+      ).argParser(int(1)),
+    )
     .action(async (file: string, opts: RunOpts) => {
       const bootstrap = opts.bootstrap ?? process.env.SLUICE_BOOTSTRAP;
       if (opts.embedded === true && opts.bootstrap !== undefined) {
@@ -163,8 +170,12 @@ export function registerRunCommand(program: Command): void {
         broker = await Broker.start(config);
         transport = await factory('createEmbeddedTransport')(broker);
       } else {
-        transport = await factory('createKafkaTransport')({ bootstrap });
+        transport = createKafkaTransport({
+          bootstrap: bootstrap as string,
+          requestTimeoutMs: opts.requestTimeoutMs,
+        });
       }
+      let timer: NodeJS.Timeout | undefined;
       const runtime = new StreamRuntime(app, {
         transport,
         applicationId: opts.applicationId,
@@ -174,6 +185,7 @@ export function registerRunCommand(program: Command): void {
         commitIntervalMs: opts.commitIntervalMs,
       });
       const shutdown = async () => {
+        if (timer !== undefined) clearInterval(timer);
         await runtime.close().catch((e) => log.error({ err: e }, 'close failed'));
         await transport.close().catch(() => {});
         await broker?.close().catch(() => {});
@@ -184,7 +196,6 @@ export function registerRunCommand(program: Command): void {
         await shutdown();
         throw e;
       }
-      let timer: NodeJS.Timeout | undefined;
       if (opts.metricsIntervalMs > 0) {
         timer = setInterval(() => {
           void runtime.refreshLag().then(() => {
@@ -197,7 +208,6 @@ export function registerRunCommand(program: Command): void {
         process.once('SIGTERM', () => done('SIGTERM'));
       });
       log.info({ signal }, 'shutting down');
-      if (timer !== undefined) clearInterval(timer);
       await shutdown();
       log.info('stopped');
     });

@@ -54,6 +54,8 @@ export interface StreamRuntimeOptions {
   /** Index of the first thread (worker threads of one instance number theirs apart). */
   readonly firstThreadIndex?: number;
   readonly maxPollRecords?: number;
+  /** Group session timeout: how soon a crashed instance's tasks move (default 10 s). */
+  readonly sessionTimeoutMs?: number;
 }
 
 export interface RuntimeMetrics {
@@ -149,6 +151,7 @@ export class StreamRuntime {
       commitIntervalMs: this.options.commitIntervalMs ?? 100,
       changelogs: this.changelogs,
       maxPollRecords: this.options.maxPollRecords,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
       ensureChangelog: async (store, partitions) => {
         await admin.ensureTopics([this.changelogSpec(store, partitions)]);
         this.changelogs.add(store);

@@ -73,6 +73,8 @@ export interface ThreadContext {
   /** Store names that may have a changelog, for restore (known + listed). */
   storeNames(): Promise<readonly string[]>;
   readonly maxPollRecords?: number;
+  /** Group session timeout (default the transport's, 10 s). */
+  readonly sessionTimeoutMs?: number;
 }
 
 export interface RestoreProgress {
@@ -198,6 +200,7 @@ export class StreamThread {
       isolationLevel: 'read_committed',
       autoOffsetReset: 'earliest',
       clientId: `${this.transactionalId}-consumer`,
+      sessionTimeoutMs: this.ctx.sessionTimeoutMs,
       listener: {
         onAssigned: (parts) => this.onAssigned(parts),
         onRevoked: (parts) => this.onRevoked(parts),

@@ -5,7 +5,7 @@
  * fields a version lacks, which is what a decoder must return for them.
  */
 import fc from 'fast-check';
-import { defaultValue, type Field, inRange, type MessageDef } from '../../../src/protocol/index.js';
+import { type Field, inRange, type MessageDef } from '../../../src/protocol/index.js';
 
 const buf = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));
 
@@ -63,23 +63,4 @@ export function bodyArb(def: MessageDef, version: number): fc.Arbitrary<Record<s
 }
 
 /** The body a decoder returns for `body`: fields the version lacks take their defaults. */
-export function withDefaults(
-  fields: readonly Field[],
-  version: number,
-  body: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of fields) {
-    if (!inRange(f.versions, version)) {
-      out[f.name] = defaultValue(f, version);
-      continue;
-    }
-    const v = body[f.name];
-    if (f.type === 'struct' && v !== null)
-      out[f.name] = withDefaults(f.fields ?? [], version, v as Record<string, unknown>);
-    else if (f.type === '[]struct' && v !== null)
-      out[f.name] = (v as Record<string, unknown>[]).map((e) => withDefaults(f.fields ?? [], version, e));
-    else out[f.name] = v;
-  }
-  return out;
-}
+export { withDefaults } from '../../../src/protocol/index.js';
