@@ -12,6 +12,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const TAIL_LINES = 80;
@@ -93,6 +94,17 @@ export class AppInstance {
     if (this.lines.length > 2 * TAIL_LINES) this.lines = this.lines.slice(-TAIL_LINES);
   }
 
+  /** Resolves once the current incarnation logged that it runs; throws if it exits first. */
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ready) {
+      if (!this.running) throw new Error(`${this.name} exited before it was running:\n${this.tail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} not running within ${timeoutMs} ms:\n${this.tail()}`);
+      await sleep(50);
+    }
+  }
+
   /** SIGKILL; false when nothing was running. */
   async kill9(): Promise<boolean> {
     const c = this.child;
@@ -117,10 +129,9 @@ export class AppInstance {
 
   /** The last lines of every incarnation's output. */
   tail(lines = 40): string {
-    return this.lines
-      .slice(-lines)
-      .map((l) => `  [${this.name}] ${l}`)
-      .join('\n');
+    const metrics =
+      this.lastMetrics === null ? [] : [`last metrics: ${JSON.stringify(this.lastMetrics).slice(0, 2000)}`];
+    return [...this.lines.slice(-lines), ...metrics].map((l) => `  [${this.name}] ${l}`).join('\n');
   }
 }
 

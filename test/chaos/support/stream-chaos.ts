@@ -123,6 +123,8 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
     const victim = o.instances[Math.floor(o.rng() * o.instances.length)] as AppInstance;
     // -1 (cluster down: the embedded deployment is still starting): the last known value.
     const at = Math.max(await committedInput(o), lastAtKill);
+    if (at >= o.inputRecords)
+      throw new Error(`all input was committed after only ${k - 1} kills: make the run longer`);
     const killed = await victim.kill9();
     committedAtKill.push(at);
     o.log.add(
@@ -150,8 +152,9 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
   const quietPolls = o.quietPolls ?? 3;
   let last = '';
   let quiet = 0;
+  let state = 'no answer yet';
   for (;;) {
-    inTime('catching up');
+    inTime(`catching up (last seen: ${state})`);
     await sleep(1000);
     let snapshot: string;
     try {
@@ -161,6 +164,7 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
       const committed = await o.probe.committed(o.applicationId, topics);
       const inputEnd = sum(await o.probe.endOffsets(o.inputTopic));
       const inputCommitted = sum(committed.get(o.inputTopic));
+      state = `input end ${inputEnd}, committed ${inputCommitted}`;
       if (inputEnd < o.inputRecords || inputCommitted < inputEnd) {
         quiet = 0;
         continue;
@@ -170,7 +174,8 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
         [...committed].map(([t, m]) => [t, [...m].sort((a, b) => a[0] - b[0])]),
         [...out].sort((a, b) => a[0] - b[0]),
       ]);
-    } catch {
+    } catch (err) {
+      state = `probe failed: ${(err as Error).message}`;
       quiet = 0;
       continue;
     }

@@ -54,6 +54,12 @@ export interface WorkloadSpec {
   readonly seed: number;
   /** Event-time step between consecutive records (default 2 ms: 500 000 records span 1000 s). */
   readonly stepMs?: number;
+  /** The app's window size (default WINDOW_MS). */
+  readonly windowMs?: number;
+  /** Disorder of the timestamps (default MAX_DISORDER_MS); must stay below the app's bound. */
+  readonly disorderMs?: number;
+  /** The app's watermark bound (default WATERMARK_BOUND_MS), for the flush records' time. */
+  readonly boundMs?: number;
 }
 
 export interface InputRecord {
@@ -72,6 +78,8 @@ export const keyName = (i: number): string => `k${i}`;
 export function* generateInput(spec: WorkloadSpec): Generator<InputRecord> {
   const rnd = prng(spec.seed);
   const step = spec.stepMs ?? 2;
+  const size = spec.windowMs ?? WINDOW_MS;
+  const disorder = spec.disorderMs ?? MAX_DISORDER_MS;
   const keyBytes = Array.from({ length: spec.keys }, (_, i) => Buffer.from(keyName(i)));
   const partitionOf = keyBytes.map((k) => partitionFor(k, spec.partitions));
   const make = (ki: number, v: number, ts: number, flush: boolean): InputRecord => {
@@ -89,16 +97,16 @@ export function* generateInput(spec: WorkloadSpec): Generator<InputRecord> {
   for (let i = 0; i < spec.records; i++) {
     const ki = Math.floor(rnd() * spec.keys);
     const v = 1 + Math.floor(rnd() * 1000);
-    const ts = T0 + Math.floor(i * step) - Math.floor(rnd() * MAX_DISORDER_MS);
+    const ts = T0 + Math.floor(i * step) - Math.floor(rnd() * disorder);
     if (ts > maxTs) maxTs = ts;
     yield make(ki, v, ts, false);
   }
-  const flushTs = windowStart(maxTs) + 3 * WINDOW_MS + WATERMARK_BOUND_MS;
+  const flushTs = windowStart(maxTs, size) + 3 * size + (spec.boundMs ?? WATERMARK_BOUND_MS);
   for (let ki = 0; ki < spec.keys; ki++) yield make(ki, 0, flushTs, true);
 }
 
-export function windowStart(ts: number): number {
-  return ts - (((ts % WINDOW_MS) + WINDOW_MS) % WINDOW_MS);
+export function windowStart(ts: number, size = WINDOW_MS): number {
+  return ts - (((ts % size) + size) % size);
 }
 
 /** Every partition must receive a flush record, or its windows would never close. */
@@ -110,10 +118,11 @@ export function partitionsWithKeys(spec: WorkloadSpec): Set<number> {
 
 /** The aggregation computed directly: count and sum per (key, tumbling window) of the data records. */
 export function oracle(spec: WorkloadSpec): WindowTotal[] {
+  const size = spec.windowMs ?? WINDOW_MS;
   const acc = new Map<string, { key: string; start: number; count: number; sum: number }>();
   for (const r of generateInput(spec)) {
     if (r.flush) continue;
-    const start = windowStart(r.event.ts);
+    const start = windowStart(r.event.ts, size);
     const id = `${r.event.k}|${start}`;
     let a = acc.get(id);
     if (a === undefined) {
@@ -126,7 +135,7 @@ export function oracle(spec: WorkloadSpec): WindowTotal[] {
   return [...acc.values()].map((a) => ({
     key: a.key,
     start: a.start,
-    end: a.start + WINDOW_MS,
+    end: a.start + size,
     count: a.count,
     sum: a.sum,
   }));
