@@ -28,12 +28,16 @@ import {
   type RequestInput,
   type ResponseBody,
 } from '../protocol/index.js';
+import {
+  rdkafkaConnectionConfig,
+  SASL_MECHANISM_CHOICES,
+  type SaslMechanismChoice,
+} from '../transport/index.js';
 
 const { KafkaJS, RdKafka } = ck;
 
 export const DEFAULT_BOOTSTRAP = 'localhost:9092';
-export const SASL_MECHANISM_CHOICES = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
-export type SaslMechanismChoice = (typeof SASL_MECHANISM_CHOICES)[number];
+export { SASL_MECHANISM_CHOICES, type SaslMechanismChoice };
 
 export interface ClientOptions {
   bootstrap: string;
@@ -113,22 +117,21 @@ export function clientOptions<T extends ClientOptions>(opts: T): T {
   return opts;
 }
 
-/** librdkafka properties for the connection flags. */
+/** librdkafka properties for the connection flags (the transport's connection config). */
 export function rdkafkaConfig(opts: ClientOptions): Record<string, string | number | boolean> {
-  const conf: Record<string, string | number | boolean> = {
-    'bootstrap.servers': opts.bootstrap,
-    'client.id': 'sluice-cli',
-    // librdkafka logs connection retries at warning level on stderr; the commands report errors themselves.
-    log_level: 0,
-    'socket.connection.setup.timeout.ms': Math.max(1000, opts.timeout),
-  };
-  if (opts.saslMechanism !== undefined) {
-    conf['security.protocol'] = 'sasl_plaintext';
-    conf['sasl.mechanisms'] = opts.saslMechanism.toUpperCase();
-    conf['sasl.username'] = opts.saslUsername ?? '';
-    conf['sasl.password'] = opts.saslPassword ?? '';
-  }
-  return conf;
+  return rdkafkaConnectionConfig({
+    bootstrap: opts.bootstrap,
+    clientId: 'sluice-cli',
+    timeoutMs: opts.timeout,
+    sasl:
+      opts.saslMechanism === undefined
+        ? undefined
+        : {
+            mechanism: opts.saslMechanism,
+            username: opts.saslUsername ?? '',
+            password: opts.saslPassword ?? '',
+          },
+  });
 }
 
 type LibError = Error & { code?: number; type?: string };

@@ -80,6 +80,7 @@ export interface Admin {
    * left as it is (config not altered); a different count is INVALID_CONFIG naming the topic.
    */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** Topics that do not exist are ignored (idempotent, like ensureTopics). */
   deleteTopics(topics: readonly string[]): Promise<void>;
   /**
    * Per partition: 'earliest' = log start offset; 'latest' = high watermark with

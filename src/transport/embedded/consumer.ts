@@ -117,19 +117,24 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
       if (t.kind === 'lost') {
         const lost = t.partitions.filter((tp) => this.assigned.has(tpKey(tp)));
         if (lost.length > 0) {
-          await this.options.listener.onLost(lost);
-          this.drop(lost);
+          try {
+            await this.options.listener.onLost(lost);
+          } finally {
+            this.drop(lost);
+          }
         }
         continue;
       }
       const next = new Set(t.partitions.map(tpKey));
       const revoked = [...this.assigned.values()].filter((tp) => !next.has(tpKey(tp)));
       const added = t.partitions.filter((tp) => !this.assigned.has(tpKey(tp)));
-      if (revoked.length > 0) {
-        await this.options.listener.onRevoked(revoked);
+      // A throwing callback still gives the partitions up (and poll rethrows its error).
+      try {
+        if (revoked.length > 0) await this.options.listener.onRevoked(revoked);
+      } finally {
         this.drop(revoked);
+        if (t.revokes) m.revocationDone();
       }
-      if (t.revokes) m.revocationDone();
       if (added.length > 0) {
         for (const tp of added) {
           this.assigned.set(tpKey(tp), { topic: tp.topic, partition: tp.partition });
@@ -255,8 +260,15 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
+      // Partitions already lost (a queued transition) are reported as lost, not revoked.
+      const lost = new Set(
+        this.membership.transitions.flatMap((t) => (t.kind === 'lost' ? t.partitions.map(tpKey) : [])),
+      );
       const owned = this.assignment();
-      if (owned.length > 0 && this.membership.fatal === null) await this.options.listener.onRevoked(owned);
+      const gone = owned.filter((tp) => lost.has(tpKey(tp)));
+      const kept = owned.filter((tp) => !lost.has(tpKey(tp)));
+      if (gone.length > 0) await this.options.listener.onLost(gone);
+      if (kept.length > 0 && this.membership.fatal === null) await this.options.listener.onRevoked(kept);
     } finally {
       this.closed = true;
       this.assigned.clear();

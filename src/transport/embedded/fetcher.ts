@@ -8,11 +8,12 @@
  * both. A Fetch response is applied only if the partition's state is the one the request was
  * built from (`epoch`): a seek, pause or removal while a fetch is in flight discards its data.
  *
- * Decoding (Kafka's Fetcher/CompletedFetch): batches wholly before the fetch offset and records
- * before it inside a batch are skipped; control batches (transaction markers) are skipped and
- * advance the position; with read_committed, the response's aborted transactions are
- * consumed in firstOffset order as batches pass them, a transactional batch of a producer in
- * the aborted set is skipped, and that producer's ABORT marker removes it from the set. A
+ * Decoding (Kafka's Fetcher/CompletedFetch): records before the fetch offset are skipped
+ * (the response may start with batches before it); control batches (transaction markers) are
+ * skipped and advance the position; with read_committed, the response's aborted transactions
+ * are consumed in firstOffset order as batches pass them (those before the fetch offset too),
+ * a transactional batch of a producer in the aborted set is skipped, and that producer's
+ * ABORT marker removes it from the set. A
  * partial batch at the end (response size limit) is left for the next fetch. Keys, values and
  * header values are views of the fetched bytes (no copy).
  *
@@ -42,7 +43,9 @@ interface PartitionState {
   readonly tp: TopicPartition;
   /** Next offset to fetch; null = not resolved yet. */
   fetchOffset: number | null;
+  /** Decoded records not yet returned: buffer[head..]. */
   buffer: IncomingRecord[];
+  head: number;
   paused: boolean;
   /** Bumped by every change that invalidates a fetch in flight. */
   epoch: number;
@@ -78,7 +81,9 @@ export function decodeFetched(
     if (h.size < BATCH_HEADER_SIZE || pos + h.size > buf.length) break; // partial batch at the end
     const at = pos;
     pos += h.size;
-    if (h.lastOffset < next) continue;
+    // Batches before the fetch offset still pass through the aborted-transaction bookkeeping
+    // (an ABORT marker there ends its producer's aborted range), as in Kafka's client.
+    const after = Math.max(next, h.lastOffset + 1);
     if (readCommitted && h.producerId >= 0) {
       while (ai < abortedList.length && (abortedList[ai] as AbortedTxn).firstOffset <= h.lastOffset) {
         abortedProducers.add((abortedList[ai] as AbortedTxn).producerId);
@@ -87,12 +92,12 @@ export function decodeFetched(
       if (h.isControl) {
         if (readControlBatch(buf, at).type === ControlRecordType.Abort) abortedProducers.delete(h.producerId);
       } else if (h.isTransactional && abortedProducers.has(h.producerId)) {
-        next = h.lastOffset + 1;
+        next = after;
         continue;
       }
     }
-    if (h.isControl) {
-      next = h.lastOffset + 1;
+    if (h.isControl || h.lastOffset < next) {
+      next = after;
       continue;
     }
     for (const r of decodeRecordBatch(buf, at).records) {
@@ -107,7 +112,7 @@ export function decodeFetched(
         headers: r.headers,
       });
     }
-    next = h.lastOffset + 1;
+    next = after;
   }
   return { records: out, next };
 }
@@ -139,6 +144,7 @@ export class Fetcher {
       tp: { topic: tp.topic, partition: tp.partition },
       fetchOffset: offset,
       buffer: [],
+      head: 0,
       paused: prev?.paused ?? false,
       epoch: (prev?.epoch ?? 0) + 1,
     });
@@ -161,6 +167,7 @@ export class Fetcher {
     if (s === undefined) return false;
     s.fetchOffset = offset;
     s.buffer = [];
+    s.head = 0;
     s.epoch++;
     return true;
   }
@@ -169,7 +176,7 @@ export class Fetcher {
   position(tp: TopicPartition): number | null {
     const s = this.parts.get(tpKey(tp));
     if (s === undefined) return null;
-    return s.buffer.length > 0 ? (s.buffer[0] as IncomingRecord).offset : s.fetchOffset;
+    return s.head < s.buffer.length ? (s.buffer[s.head] as IncomingRecord).offset : s.fetchOffset;
   }
 
   unresolved(): TopicPartition[] {
@@ -185,7 +192,7 @@ export class Fetcher {
 
   /** Whether a poll could return records without fetching. */
   hasBuffered(): boolean {
-    for (const s of this.parts.values()) if (!s.paused && s.buffer.length > 0) return true;
+    for (const s of this.parts.values()) if (!s.paused && s.head < s.buffer.length) return true;
     return false;
   }
 
@@ -196,10 +203,14 @@ export class Fetcher {
     const n = states.length;
     for (let i = 0; i < n && out.length < max; i++) {
       const s = states[(this.rotation + i) % n] as PartitionState;
-      if (s.paused || s.buffer.length === 0) continue;
-      const k = Math.min(max - out.length, s.buffer.length);
-      out.push(...s.buffer.slice(0, k));
-      s.buffer = s.buffer.slice(k);
+      if (s.paused || s.head >= s.buffer.length) continue;
+      const end = Math.min(s.buffer.length, s.head + (max - out.length));
+      for (let j = s.head; j < end; j++) out.push(s.buffer[j] as IncomingRecord);
+      s.head = end;
+      if (s.head === s.buffer.length) {
+        s.buffer = [];
+        s.head = 0;
+      }
     }
     this.rotation = n === 0 ? 0 : (this.rotation + 1) % n;
     return out;
@@ -212,7 +223,7 @@ export class Fetcher {
    */
   async fetchOnce(maxWaitMs: number): Promise<boolean> {
     const wanted = [...this.parts.values()].filter(
-      (s) => !s.paused && s.fetchOffset !== null && s.buffer.length === 0,
+      (s) => !s.paused && s.fetchOffset !== null && s.head >= s.buffer.length,
     );
     if (wanted.length === 0) return false;
     const snapshot = wanted.map((s) => ({ s, epoch: s.epoch, offset: s.fetchOffset as number }));
@@ -259,6 +270,7 @@ export class Fetcher {
         if (p.errorCode !== 0) throw kafkaFailure(p.errorCode, `Fetch ${topic}-${p.partitionIndex}`);
         const d = decodeFetched(x.s.tp, recordsOf(p.records), x.offset, p.abortedTransactions, readCommitted);
         x.s.buffer = d.records;
+        x.s.head = 0;
         x.s.fetchOffset = d.next;
       }
     }

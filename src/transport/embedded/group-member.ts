@@ -86,7 +86,7 @@ export class GroupMembership {
   private closed = false;
   /** Set while an assignment's revocations wait for the consumer's onRevoked. */
   private revocation: { pending: true } | null = null;
-  private wake: (() => void) | null = null;
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly conn: InProcessConnection,
@@ -108,23 +108,18 @@ export class GroupMembership {
   /** Resolves after ms, or earlier when a transition is queued or the membership fails. */
   waitForChange(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const prev = this.wake;
-      function done() {
+      const done = () => {
         clearTimeout(t);
+        this.waiters.delete(done);
         resolve();
-      }
-      this.wake = () => {
-        prev?.();
-        done();
       };
+      const t = setTimeout(done, ms);
+      this.waiters.add(done);
     });
   }
 
   private signal(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
+    for (const w of [...this.waiters]) w();
   }
 
   private push(t: Transition): void {
@@ -371,6 +366,8 @@ export class GroupMembership {
     this.closed = true;
     this.owned = [];
     this.signal();
-    await this.leave();
+    // A fenced member's id is no longer its own (a static member's id now names the newer
+    // instance): leaving with it would be refused, or worse, remove the newer one.
+    if (this.fatal === null) await this.leave();
   }
 }

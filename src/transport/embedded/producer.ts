@@ -25,7 +25,7 @@
  * next instance's InitProducerId or by the broker after transactionTimeoutMs.
  */
 import { SluiceError } from '../../common/index.js';
-import { CompressionType, ErrorCode, encodeRecordBatch } from '../../protocol/index.js';
+import { CompressionType, ErrorCode, encodeRecordBatch, type RecordInput } from '../../protocol/index.js';
 import type {
   GroupConsumer,
   OutgoingRecord,
@@ -39,6 +39,7 @@ import { EmbeddedGroupConsumer } from './consumer.js';
 import { tpKey } from './fetcher.js';
 
 const MAX_BATCH_BYTES = 1_048_576;
+const NO_HEADERS: readonly { key: string; value: Buffer | null }[] = [];
 const REQUEST_TIMEOUT_MS = 30_000;
 const TXN_CALL_TIMEOUT_MS = 60_000;
 
@@ -47,6 +48,8 @@ const FENCING = new Set<number>([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PR
 
 interface QueuedSend {
   readonly records: readonly OutgoingRecord[];
+  /** Create time for records without one: when send() was called. */
+  readonly timestamp: number;
   readonly bytes: number;
   resolve(): void;
   reject(err: unknown): void;
@@ -63,9 +66,12 @@ interface PartitionQueue {
 
 type State = 'new' | 'ready' | 'in-txn' | 'ending' | 'fenced' | 'closed';
 
+/** About the record's encoded size (for the 1 MiB batch limit). */
 function sizeOf(r: OutgoingRecord): number {
-  let n = 16 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const h of r.headers ?? []) n += h.key.length + (h.value?.length ?? 0) + 4;
+  let n = 16 + (r.key === null ? 0 : r.key.length) + (r.value === null ? 0 : r.value.length);
+  const hs = r.headers;
+  if (hs !== undefined)
+    for (let i = 0; i < hs.length; i++) n += (hs[i]?.key.length ?? 0) + (hs[i]?.value?.length ?? 0) + 4;
   return n;
 }
 
@@ -158,10 +164,9 @@ export class EmbeddedProducer implements Producer {
       return Promise.reject(err);
     }
     if (records.length === 0) return Promise.resolve();
-    const now = Date.now();
-    const stamped = records.map((r) => (r.timestamp === undefined ? { ...r, timestamp: now } : r));
+    const timestamp = Date.now();
     let bytes = 0;
-    for (const r of stamped) bytes += sizeOf(r);
+    for (const r of records) bytes += sizeOf(r);
     const k = tpKey({ topic, partition });
     let q = this.queues.get(k);
     if (q === undefined) {
@@ -170,7 +175,7 @@ export class EmbeddedProducer implements Producer {
     }
     const pq = q;
     const p = new Promise<void>((resolve, reject) => {
-      pq.queue.push({ records: stamped, bytes, resolve, reject });
+      pq.queue.push({ records, timestamp, bytes, resolve, reject });
     });
     pq.queuedBytes += bytes;
     if (pq.queuedBytes >= MAX_BATCH_BYTES || this.lingerMs <= 0) this.drain(pq);
@@ -220,7 +225,17 @@ export class EmbeddedProducer implements Producer {
     const k = tpKey(q);
     if (this.transactionalId !== null) await this.addPartition(q.topic, q.partition);
     if (this.state === 'fenced') throw this.fencedBy;
-    const records = batch.flatMap((s) => s.records);
+    const records: RecordInput[] = [];
+    for (const s of batch) {
+      for (const r of s.records) {
+        records.push({
+          key: r.key,
+          value: r.value,
+          timestamp: r.timestamp ?? s.timestamp,
+          headers: r.headers ?? NO_HEADERS,
+        });
+      }
+    }
     const baseSequence = this.sequences.get(k) ?? 0;
     const bytes = encodeRecordBatch({
       producerId: this.producerId,
@@ -228,12 +243,7 @@ export class EmbeddedProducer implements Producer {
       baseSequence,
       isTransactional: this.transactionalId !== null,
       compression: this.compression,
-      records: records.map((r) => ({
-        key: r.key,
-        value: r.value,
-        timestamp: r.timestamp as number,
-        ...(r.headers === undefined ? {} : { headers: r.headers }),
-      })),
+      records,
     });
     const r = await withRetries(`Produce to ${q.topic}-${q.partition}`, REQUEST_TIMEOUT_MS, async () => {
       const res = await this.conn.call(0, {

@@ -12,9 +12,10 @@
  *   read_uncommitted the high watermark. (queryWatermarkOffsets would only give the high
  *   watermark: librdkafka sends it read_uncommitted.)
  * - committedOffsets: OffsetFetch with requireStable (KIP-447): the broker answers
- *   UNSTABLE_OFFSET_COMMIT while a transaction holding offsets of the group is undecided and
- *   librdkafka retries, so an offset is never one a pending transaction may still change. A
- *   partition without a commit (offset -1) is null.
+ *   UNSTABLE_OFFSET_COMMIT while a transaction holding offsets of the group is undecided;
+ *   librdkafka's admin returns that per partition (it does not retry), so this retries with
+ *   backoff until the decision (bounded by the request timeout): an offset is never one a
+ *   pending transaction may still change. A partition without a commit (offset -1) is null.
  *
  * Concurrency: every call is independent; librdkafka serialises on its side. All calls are
  * bounded by the transport's request timeout. Nothing here writes locally: no crash behaviour.
@@ -123,8 +124,8 @@ export class KafkaAdmin implements Admin {
       try {
         await call('delete topic', 'admin', (cb) => admin.deleteTopic(topic, this.timeoutMs, cb));
       } catch (err) {
-        if (err instanceof SluiceError && err.code === 'NOT_FOUND')
-          throw new SluiceError('NOT_FOUND', `topic '${topic}' does not exist`, { cause: err });
+        // Already gone: nothing to do (idempotent, like ensureTopics).
+        if (err instanceof SluiceError && err.code === 'NOT_FOUND') continue;
         throw err;
       }
     }
@@ -138,16 +139,36 @@ export class KafkaAdmin implements Admin {
     if (partitions.length === 0) return [];
     const admin = this.admin();
     const spec = which === 'earliest' ? OffsetSpec.EARLIEST : OffsetSpec.LATEST;
-    const results = await call<Array<{ topic: string; partition: number; offset: number; error?: unknown }>>(
-      'list offsets',
-      'admin',
-      (cb) =>
-        admin.listOffsets(
-          partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: spec })) as never,
-          { timeout: this.timeoutMs, isolationLevel: ISOLATION[isolationLevel] as never },
-          cb as never,
-        ),
-    );
+    const ask = () =>
+      call<Array<{ topic: string; partition: number; offset: number; error?: unknown }>>(
+        'list offsets',
+        'admin',
+        (cb) =>
+          admin.listOffsets(
+            partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: spec })) as never,
+            { timeout: this.timeoutMs, isolationLevel: ISOLATION[isolationLevel] as never },
+            cb as never,
+          ),
+      );
+    // The admin client's metadata cache may not have a just-created topic's leader yet
+    // (librdkafka answers ERR__NOENT without asking the cluster): refresh and retry.
+    const deadline = Date.now() + this.timeoutMs;
+    let results: Awaited<ReturnType<typeof ask>>;
+    for (let backoff = 20; ; backoff = Math.min(backoff * 2, 500)) {
+      try {
+        results = await ask();
+        break;
+      } catch (err) {
+        const code = (err as SluiceError).details?.rdkafkaCode;
+        if (
+          (code !== RD.ERR__NOENT && code !== RD.ERR_LEADER_NOT_AVAILABLE) ||
+          Date.now() + backoff > deadline
+        )
+          throw err;
+        await this.describeTopics([...new Set(partitions.map((p) => p.topic))]);
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
     const byKey = new Map(results.map((r) => [`${r.topic}\u0000${r.partition}`, r]));
     return partitions.map((p) => {
       const r = byKey.get(`${p.topic}\u0000${p.partition}`);
@@ -175,34 +196,61 @@ export class KafkaAdmin implements Admin {
   ): Promise<Array<TopicPartition & { readonly offset: number | null }>> {
     if (partitions.length === 0) return [];
     const admin = this.admin();
-    const results = await call<
-      Array<{
-        groupId: string;
-        error?: unknown;
-        partitions: Array<{ topic: string; partition: number; offset: number; error?: unknown }>;
-      }>
-    >('committed offsets', 'admin', (cb) =>
-      admin.listConsumerGroupOffsets(
-        [{ groupId, partitions: partitions.map((p) => ({ topic: p.topic, partition: p.partition })) }],
-        { timeout: this.timeoutMs, requireStableOffsets: true },
-        cb as never,
-      ),
-    );
-    const group = results[0];
-    if (group?.error !== undefined && group?.error !== null)
-      throw new SluiceError(
-        'IO',
-        `committed offsets of group '${groupId}': ${(group.error as Error).message}`,
-        {
-          cause: group.error,
-        },
+    type GroupResult = {
+      groupId: string;
+      error?: unknown;
+      partitions: Array<{ topic: string; partition: number; offset: number; error?: unknown }>;
+    };
+    const deadline = Date.now() + this.timeoutMs;
+    for (let backoff = 10; ; backoff = Math.min(backoff * 2, 200)) {
+      const results = await call<GroupResult[]>('committed offsets', 'admin', (cb) =>
+        admin.listConsumerGroupOffsets(
+          [{ groupId, partitions: partitions.map((p) => ({ topic: p.topic, partition: p.partition })) }],
+          { timeout: this.timeoutMs, requireStableOffsets: true },
+          cb as never,
+        ),
       );
-    const byKey = new Map((group?.partitions ?? []).map((r) => [`${r.topic}\u0000${r.partition}`, r]));
-    return partitions.map((p) => {
-      const r = byKey.get(`${p.topic}\u0000${p.partition}`);
-      const offset = r === undefined || r.offset === undefined || r.offset === null ? -1 : Number(r.offset);
-      return { topic: p.topic, partition: p.partition, offset: offset >= 0 ? offset : null };
-    });
+      const group = results[0];
+      if (group?.error !== undefined && group?.error !== null)
+        throw new SluiceError(
+          'IO',
+          `committed offsets of group '${groupId}': ${(group.error as Error).message}`,
+          {
+            cause: group.error,
+          },
+        );
+      const byKey = new Map((group?.partitions ?? []).map((r) => [`${r.topic}\u0000${r.partition}`, r]));
+      // librdkafka's admin does not retry UNSTABLE_OFFSET_COMMIT (a transaction holding offsets
+      // of the group is undecided): it comes back per partition. Wait for the decision.
+      const failed = [...byKey.values()].filter((r) => r.error !== undefined && r.error !== null);
+      const unstable = failed.filter((r) => rdCode(r.error) === RD.ERR_UNSTABLE_OFFSET_COMMIT);
+      if (failed.length > unstable.length) {
+        const r = failed.find(
+          (f) => rdCode(f.error) !== RD.ERR_UNSTABLE_OFFSET_COMMIT,
+        ) as (typeof failed)[number];
+        throw new SluiceError(
+          'IO',
+          `committed offsets of ${r.topic}[${r.partition}]: ${(r.error as Error).message}`,
+          {
+            cause: r.error,
+          },
+        );
+      }
+      if (unstable.length > 0) {
+        if (Date.now() + backoff > deadline)
+          throw new SluiceError(
+            'TIMEOUT',
+            `committed offsets of group '${groupId}': a transaction holding them was not decided within ${this.timeoutMs} ms`,
+          );
+        await new Promise((r) => setTimeout(r, backoff));
+        continue;
+      }
+      return partitions.map((p) => {
+        const r = byKey.get(`${p.topic}\u0000${p.partition}`);
+        const offset = r === undefined || r.offset === undefined || r.offset === null ? -1 : Number(r.offset);
+        return { topic: p.topic, partition: p.partition, offset: offset >= 0 ? offset : null };
+      });
+    }
   }
 
   close(): void {

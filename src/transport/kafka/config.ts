@@ -104,14 +104,16 @@ type LibError = Error & {
   isRetriable?: boolean;
 };
 
+/**
+ * Fenced: another producer took the transactional id, or the group moved on (KIP-447:
+ * ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID under sendOffsets or a commit), or another instance
+ * took the group.instance.id. The caller drops its tasks and rejoins (as the embedded
+ * transport maps the same Kafka codes).
+ */
 const FENCED = new Set<number>([
   RD.ERR__FENCED,
   RD.ERR_PRODUCER_FENCED,
   RD.ERR_INVALID_PRODUCER_EPOCH,
-  RD.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-]);
-/** The group moved on under a transactional producer's sendOffsets (KIP-447): fenced too. */
-const GROUP_FENCED = new Set<number>([
   RD.ERR_ILLEGAL_GENERATION,
   RD.ERR_UNKNOWN_MEMBER_ID,
   RD.ERR_FENCED_INSTANCE_ID,
@@ -150,11 +152,13 @@ export function kafkaError(
   const code = rdCode(err);
   let kind: ErrorCode = 'IO';
   if (code !== undefined) {
-    if (FENCED.has(code) || (context === 'producer' && GROUP_FENCED.has(code))) kind = 'PRODUCER_FENCED';
-    else if (code === RD.ERR__STATE || code === RD.ERR_INVALID_TXN_STATE) kind = 'INVALID_TXN_STATE';
+    if (FENCED.has(code) || (code === RD.ERR__FATAL && /fenced/i.test(message))) kind = 'PRODUCER_FENCED';
+    else if (code === RD.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED) kind = 'PERMISSION_DENIED';
+    else if ((code === RD.ERR__STATE && context === 'producer') || code === RD.ERR_INVALID_TXN_STATE)
+      kind = 'INVALID_TXN_STATE';
     else if (TIMEOUTS.has(code)) kind = 'TIMEOUT';
     else if (NETWORK.has(code)) kind = 'NETWORK';
-    else if (code === RD.ERR_REBALANCE_IN_PROGRESS || GROUP_FENCED.has(code)) kind = 'REBALANCE_IN_PROGRESS';
+    else if (code === RD.ERR_REBALANCE_IN_PROGRESS) kind = 'REBALANCE_IN_PROGRESS';
     else if (
       code === RD.ERR_UNKNOWN_TOPIC_OR_PART ||
       code === RD.ERR__UNKNOWN_TOPIC ||
@@ -174,6 +178,7 @@ export function kafkaError(
     ...(code !== undefined && code > 0 ? { kafkaErrorCode: code } : {}),
     ...(e?.isRetriable === true ? { retriable: true } : {}),
     details: {
+      client: context,
       ...(code === undefined ? {} : { rdkafkaCode: code }),
       ...(e?.isFatal === true ? { fatal: true } : {}),
       ...(e?.isTxnRequiresAbort === true ? { txnRequiresAbort: true } : {}),

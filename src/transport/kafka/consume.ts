@@ -26,6 +26,10 @@ const TRANSIENT = new Set<number>([
   RD.ERR__TIMED_OUT,
   RD.ERR__TIMED_OUT_QUEUE,
   RD.ERR__PARTITION_EOF,
+  // The member left the group after max.poll.interval.ms without a poll; librdkafka rejoins
+  // and reports the partitions as lost through the rebalance callback (onLost), which is how
+  // the caller learns of it.
+  RD.ERR__MAX_POLL_EXCEEDED,
   RD.ERR_NOT_LEADER_FOR_PARTITION,
   RD.ERR_LEADER_NOT_AVAILABLE,
 ]);

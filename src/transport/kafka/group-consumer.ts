@@ -16,8 +16,10 @@
  *   - after onRevoked / onLost, no record of that partition is returned: records of a
  *     partition revoked during this poll are dropped (its new owner reads them from the
  *     committed offset; the revoked owner committed its progress in onRevoked).
- * An assignment librdkafka reports as lost (session timeout, fenced generation:
- * `assignmentLost()` read when the event arrives) goes to onLost instead of onRevoked.
+ * An assignment librdkafka reports as lost (session timeout, max.poll.interval.ms passed,
+ * fenced generation: `assignmentLost()` read when the event arrives and again when it is
+ * handled, since an orderly revocation queued while the caller did not poll can turn into a
+ * loss meanwhile) goes to onLost instead of onRevoked.
  * A listener that throws does not stall the group: the assignment change is still applied
  * and the error is thrown by the next poll() (this poll's records are returned first, since
  * librdkafka's position already moved past them).
@@ -106,7 +108,6 @@ export class KafkaGroupConsumer implements GroupConsumer {
       'session.timeout.ms': options.sessionTimeoutMs ?? 10_000,
       'heartbeat.interval.ms': Math.max(100, Math.floor((options.sessionTimeoutMs ?? 10_000) / 3)),
       'max.poll.interval.ms': options.maxPollIntervalMs ?? 300_000,
-      'auto.offset.reset': options.autoOffsetReset ?? 'earliest',
       'fetch.wait.max.ms': FETCH_WAIT_MAX_MS,
       'fetch.error.backoff.ms': 50,
       'fetch.queue.backoff.ms': 0,
@@ -118,7 +119,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
         rebalance_cb: (err: { code: number } | undefined, assignment: TopicPartition[]) =>
           this.onRebalance(err, assignment),
       } as never,
-      {},
+      // A topic-level property: given in the global config it would be lost under this (empty
+      // otherwise) default topic config.
+      { 'auto.offset.reset': options.autoOffsetReset ?? 'earliest' },
     ) as RdConsumer;
     waitForFirstOnly(this.consumer);
   }
@@ -187,8 +190,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
       if (toPause.length > 0) this.consumer.pause(toPause);
       return;
     }
+    // A revocation queued while the member did not poll may have become a loss meanwhile
+    // (max.poll.interval.ms passed, the member left the group): a commit would be rejected.
+    const lost = e.lost || this.consumer.assignmentLost();
     try {
-      if (e.lost) await listener.onLost(e.partitions);
+      if (lost) await listener.onLost(e.partitions);
       else await listener.onRevoked(e.partitions);
     } catch (err) {
       this.listenerError ??= err;
@@ -228,7 +234,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
       }
       const revoked = new Set<string>();
       this.revokedInPoll = revoked;
-      const messages = await consumeBatch(this.consumer, maxRecords, maxWaitMs);
+      const messages = await consumeBatch(this.consumer, maxRecords, maxWaitMs).catch((err: unknown) => {
+        throw this.fatal(err);
+      });
       // A rebalance event forwarded while the worker finished is handled before returning.
       await yieldToLoop();
       await this.settle();
@@ -244,6 +252,22 @@ export class KafkaGroupConsumer implements GroupConsumer {
       this.revokedInPoll = undefined;
       this.inPoll = false;
     }
+  }
+
+  /**
+   * librdkafka's only fatal consumer error (INTRODUCTION.md, "Fatal consumer errors") is a static
+   * member fenced by another instance with its group.instance.id (FENCED_INSTANCE_ID), but
+   * consume() reports it only as ERR__FATAL and the binding neither exposes
+   * rd_kafka_fatal_error() nor emitted an error event for it here: name it.
+   */
+  private fatal(err: unknown): unknown {
+    const details = (err as SluiceError).details;
+    if (details?.rdkafkaCode !== RD.ERR__FATAL || this.options.groupInstanceId === undefined) return err;
+    return new SluiceError(
+      'PRODUCER_FENCED',
+      `poll: fenced, another instance joined with group.instance.id '${this.options.groupInstanceId}' (FENCED_INSTANCE_ID; librdkafka reports a fatal error)`,
+      { cause: err, kafkaErrorCode: RD.ERR_FENCED_INSTANCE_ID },
+    );
   }
 
   assignment(): TopicPartition[] {
@@ -295,6 +319,22 @@ export class KafkaGroupConsumer implements GroupConsumer {
     if (offsets.length === 0) return;
     const tpos = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }));
     await call('commit offsets', 'consumer', (cb) => this.consumer.commitCb(tpos, cb));
+    // commitCb only queues librdkafka's asynchronous commit (its result would be served by the
+    // next consume()); the OffsetFetch below goes through the same group-coordinator queue and
+    // connection after it, so it reads what the commit did.
+    const now = await call<Array<{ topic: string; partition: number; offset: number }>>(
+      'read back committed offsets',
+      'consumer',
+      (cb) => this.consumer.committed(tpos, this.timeoutMs, cb as never),
+    );
+    const missed = tpos.filter(
+      (o) => !now.some((c) => c.topic === o.topic && c.partition === o.partition && c.offset === o.offset),
+    );
+    if (missed.length > 0)
+      throw new SluiceError(
+        'PRODUCER_FENCED',
+        `commit offsets: not applied for ${missed.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')} (the member's generation moved on)`,
+      );
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * PartitionReader on a librdkafka KafkaConsumer without a consumer group: `assign()` with
- * explicit offsets, no commits, no group coordinator traffic (no group.id is configured).
+ * explicit offsets, no commits. librdkafka's consumer insists on a group.id: it gets a random
+ * throwaway one that never joins a group (no subscribe) and never commits.
  *
  * Position: the next offset a poll would read. It is tracked per partition as
  * max(assigned offset, last returned offset + 1, the offset of the latest end-of-partition
@@ -17,6 +18,7 @@
  * Concurrency: one poll at a time; assign() between polls. Nothing is written locally.
  */
 
+import { randomUUID } from 'node:crypto';
 import type { EofEvent, KafkaConsumer } from '@confluentinc/kafka-javascript';
 import ck from '@confluentinc/kafka-javascript';
 import { SluiceError } from '../../common/index.js';
@@ -55,12 +57,13 @@ export class KafkaPartitionReader implements PartitionReader {
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         'enable.partition.eof': true,
-        'auto.offset.reset': 'earliest',
         'fetch.wait.max.ms': FETCH_WAIT_MAX_MS,
         'fetch.error.backoff.ms': 50,
         'fetch.queue.backoff.ms': 0,
+        // No group is ever joined (assign() only, no commits); librdkafka's consumer needs an id.
+        'group.id': `sluice-reader-${randomUUID()}`,
       }) as never,
-      {},
+      { 'auto.offset.reset': 'earliest' },
     );
     waitForFirstOnly(this.consumer);
     this.consumer.on('partition.eof', (e: EofEvent) => this.advance(e.topic, e.partition, e.offset));

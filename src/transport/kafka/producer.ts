@@ -54,6 +54,14 @@ import { KafkaGroupConsumer } from './group-consumer.js';
 
 const { RdKafka } = ck;
 
+/**
+ * A zero-length Buffer whose data pointer is not NULL. The binding hands librdkafka
+ * `Buffer::Data()`, which is NULL for `Buffer.alloc(0)`, and librdkafka writes a NULL pointer
+ * as a null key/value: an empty key or value would come back as null.
+ */
+const EMPTY = Buffer.alloc(1).subarray(0, 0);
+const bytes = (b: Buffer | null): Buffer | null => (b !== null && b.length === 0 ? EMPTY : b);
+
 /** One send() call: resolves when all its records are acknowledged. */
 interface Delivery {
   remaining: number;
@@ -199,9 +207,20 @@ export class KafkaProducer implements Producer {
       const headers: MessageHeader[] | undefined =
         r.headers === undefined || r.headers.length === 0
           ? undefined
-          : r.headers.map((h) => ({ [h.key]: h.value ?? Buffer.alloc(0) }));
+          : // A NULL data pointer is a null header value on the wire: Buffer.alloc(0) has one.
+            r.headers.map((h) => ({
+              [h.key]: h.value === null ? Buffer.alloc(0) : (bytes(h.value) as Buffer),
+            }));
       try {
-        this.producer.produce(topic, partition, r.value, r.key, r.timestamp ?? Date.now(), d, headers);
+        this.producer.produce(
+          topic,
+          partition,
+          bytes(r.value),
+          bytes(r.key),
+          r.timestamp ?? Date.now(),
+          d,
+          headers,
+        );
       } catch (err) {
         if (rdCode(err) === RD.ERR__QUEUE_FULL) return i;
         const failure = kafkaError(err, `produce to ${topic}[${partition}]`, 'producer');
@@ -277,6 +296,13 @@ export class KafkaProducer implements Producer {
       throw new SluiceError('INVALID_TXN_STATE', 'abortTransaction: no transaction is open');
     await this.begun?.catch(() => undefined);
     await this.ordered;
+    // librdkafka's abort purges records still in its queue (ERR__PURGE_QUEUE); flushing first
+    // puts them in the log as aborted records, as Kafka's Java client mostly does, so what a
+    // read_uncommitted reader sees does not depend on linger timing. A failed flush (fenced)
+    // still goes on to the abort, which reports the real state.
+    await call('flush before abort', 'producer', (cb) => this.producer.flush(this.timeoutMs, cb)).catch(
+      () => undefined,
+    );
     await call('abort transaction', 'producer', (cb) => this.producer.abortTransaction(this.timeoutMs, cb));
     this.inTransaction = false;
     this.begun = undefined;
