@@ -83,6 +83,11 @@ export interface Admin {
   /** Topics that do not exist are ignored (idempotent, like ensureTopics). */
   deleteTopics(topics: readonly string[]): Promise<void>;
   /**
+   * Names of every topic (internal `__` topics included). Optional: stream/ uses it to find
+   * the changelogs of stores created on first use; without it only the stores it has seen.
+   */
+  listTopics?(): Promise<string[]>;
+  /**
    * Per partition: 'earliest' = log start offset; 'latest' = high watermark with
    * read_uncommitted, last stable offset with read_committed (the default).
    */

@@ -28,8 +28,7 @@ import { Broker, resolveBrokerConfig } from '../../broker/index.js';
 import { createLogger, SluiceError } from '../../common/index.js';
 import type { StreamApp } from '../../stream/index.js';
 import { StreamRuntime } from '../../stream/index.js';
-import * as transportModule from '../../transport/index.js';
-import { createKafkaTransport, type Transport } from '../../transport/index.js';
+import { createEmbeddedTransport, createKafkaTransport, type Transport } from '../../transport/index.js';
 
 interface RunOpts {
   bootstrap?: string;
@@ -97,17 +96,6 @@ export async function loadApp(file: string): Promise<StreamApp> {
   return exported;
 }
 
-type Factory = (arg: unknown) => Transport | Promise<Transport>;
-
-/** The transport factories of src/transport (their names are checked at run time). */
-function factory(name: string): Factory {
-  const f = (transportModule as unknown as Record<string, unknown>)[name];
-  if (typeof f !== 'function') {
-    throw new SluiceError('UNSUPPORTED', `this build has no ${name} in src/transport`);
-  }
-  return f as Factory;
-}
-
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
@@ -168,7 +156,7 @@ export function registerRunCommand(program: Command): void {
         });
         config.dataDir = resolve(config.dataDir);
         broker = await Broker.start(config);
-        transport = await factory('createEmbeddedTransport')(broker);
+        transport = createEmbeddedTransport(broker);
       } else {
         transport = createKafkaTransport({
           bootstrap: bootstrap as string,

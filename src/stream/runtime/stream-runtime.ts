@@ -22,7 +22,7 @@
  * process has seen).
  *
  * close(): every thread commits (exactly_once: finishes its transaction), closes its tasks and
- * leaves the group. abandon(): stops without any of that, as kill -9 would (tests).
+ * leaves the group. crashAtNextCommit(): stops mid-transaction, as kill -9 would (tests).
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -273,12 +273,23 @@ export class StreamRuntime {
 
   /** Clean shutdown: commit, close tasks, leave the group. */
   async close(): Promise<void> {
-    await Promise.all(this.threads.map((t) => t.close()));
+    // Every thread commits before any leaves: a leave starts a rebalance that would fail the
+    // other threads' offset commits (REBALANCE_IN_PROGRESS).
+    await Promise.all(this.threads.map((t) => t.stopAndCommit()));
+    await Promise.all(this.threads.map((t) => t.leave()));
     this.log.info('closed');
   }
 
-  /** Stops every thread without committing or leaving the group (a simulated crash, tests). */
-  abandon(): void {
-    for (const t of this.threads) t.abandon();
+  /**
+   * Simulated crash (tests): every thread stops inside its next non-empty transaction, after
+   * sending and before committing, and leaves the group; the transactions stay open.
+   */
+  async crashAtNextCommit(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.crashAtNextCommit()));
+  }
+
+  /** After crashAtNextCommit: closes the producers left open (their transactions stay open). */
+  async releaseCrashed(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.releaseCrashed()));
   }
 }

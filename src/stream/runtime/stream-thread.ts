@@ -98,6 +98,9 @@ export interface ThreadMetrics {
   lag: Record<string, number>;
   commits: number;
   aborts: number;
+  /** Tasks rebuilt in place after an aborted commit (membership kept). */
+  revives: number;
+  /** Full rejoins (fenced producer or generation, lost partitions, failures). */
   resets: number;
   commitMsLast: number;
   commitMsMax: number;
@@ -105,6 +108,8 @@ export interface ThreadMetrics {
   blockedOnOutputMs: number;
   recordsIn: number;
   recordsOut: number;
+  /** Changelog records restored since start, over every task this thread built. */
+  restoredRecords: number;
   /** Event timestamp → committed output, over the last 1 024 committed records. */
   e2eLatencyMs: { p50: number | null; p99: number | null };
 }
@@ -139,6 +144,10 @@ export class StreamThread {
   /** Offsets last committed, `topic\0partition` → offset: unchanged ones are not re-sent. */
   private readonly committed = new Map<string, number>();
   private txnOpen = false;
+  private crashAtCommit = false;
+  /** The producer could not abort: only a new producer (reset) can go on. */
+  private producerBroken = false;
+  private crashed = false;
   private stopping = false;
   private needsReset = false;
   private lastCommitAt = Date.now();
@@ -164,12 +173,14 @@ export class StreamThread {
       lag: {},
       commits: 0,
       aborts: 0,
+      revives: 0,
       resets: 0,
       commitMsLast: 0,
       commitMsMax: 0,
       blockedOnOutputMs: 0,
       recordsIn: 0,
       recordsOut: 0,
+      restoredRecords: 0,
       e2eLatencyMs: { p50: null, p99: null },
     };
   }
@@ -213,15 +224,21 @@ export class StreamThread {
 
   private async runLoop(): Promise<void> {
     let backoff = 100;
-    while (!this.stopping) {
+    while (!this.stopping && !this.crashed) {
       try {
         await this.step();
         if (this.needsReset) await this.reset('partitions lost');
         backoff = 100;
       } catch (e) {
-        if (this.stopping) break;
-        this.log.warn({ err: e }, 'stream thread failed; dropping its tasks and rejoining');
+        if (this.stopping || this.crashed) break;
+        const fenced = !isSluiceError(e) || e.code === 'PRODUCER_FENCED' || e.code === 'CLOSED';
         try {
+          if (!fenced && !this.producerBroken) {
+            this.log.info({ err: e }, 'commit failed; rebuilding the tasks from the last commit');
+            await this.reviveTasks();
+            continue;
+          }
+          this.log.warn({ err: e }, 'stream thread fenced or failed; dropping its tasks and rejoining');
           await this.reset(e instanceof Error ? e.message : String(e));
         } catch (e2) {
           this.log.warn({ err: e2 }, 'rejoin failed; retrying');
@@ -437,6 +454,7 @@ export class StreamThread {
             if (list === undefined) out.set(store, (list = []));
             if (r.key !== null) list.push({ key: r.key, value: r.value });
             progress.restored++;
+            this.metricsState.restoredRecords++;
           }
           for (const topic of [...pending]) {
             if (reader.position({ topic, partition }) >= (endOf.get(topic) ?? 0)) pending.delete(topic);
@@ -575,6 +593,10 @@ export class StreamThread {
       this.metricsState.blockedOnOutputMs += performance.now() - tb;
       if (eos) {
         if (offsets.length > 0) await producer.sendOffsets(consumer, offsets);
+        if (this.crashAtCommit && sending) {
+          this.crashed = true;
+          throw new SluiceError('CLOSED', 'simulated crash before commitTransaction');
+        }
         await producer.commitTransaction();
         this.txnOpen = false;
       } else if (offsets.length > 0) {
@@ -589,10 +611,13 @@ export class StreamThread {
         }
       }
     } catch (e) {
+      if (this.crashed) throw e;
       this.metricsState.aborts++;
       if (eos && this.txnOpen) {
         this.txnOpen = false;
-        await producer.abortTransaction().catch(() => {});
+        await producer.abortTransaction().catch(() => {
+          this.producerBroken = true;
+        });
       }
       throw isSluiceError(e) ? e : new SluiceError('INTERNAL', `commit failed: ${String(e)}`, { cause: e });
     }
@@ -622,6 +647,40 @@ export class StreamThread {
 
   // ───────────────────────────── failure and shutdown ─────────────────────────────
 
+  /**
+   * After an aborted commit (e.g. REBALANCE_IN_PROGRESS): the tasks' state is ahead of Kafka,
+   * so every task is rebuilt from its changelogs and the primaries are rewound to the group's
+   * committed offsets — without leaving the group, so other members see no rebalance.
+   */
+  private async reviveTasks(): Promise<void> {
+    const consumer = this.consumer as GroupConsumer;
+    const admin = this.ctx.transport.admin;
+    for (const id of [...this.tasks.keys()]) this.closeTask(id);
+    this.committed.clear();
+    this.secondaries.clear();
+    // Every primary partition this member owns now (also ones whose task failed to build).
+    const still: Array<{ st: SubTopology; partition: number }> = [];
+    for (const tp of consumer.assignment()) {
+      const st = this.primaryOf.get(tp.topic);
+      if (st !== undefined) still.push({ st, partition: tp.partition });
+    }
+    const tps = still.map((r) => ({ topic: r.st.primary, partition: r.partition }));
+    if (tps.length > 0) {
+      const committed = await admin.committedOffsets(this.ctx.applicationId, tps);
+      const missing = committed.filter((c) => c.offset === null);
+      const earliest = missing.length > 0 ? await admin.listOffsets(missing, 'earliest') : [];
+      for (const c of committed) {
+        const offset =
+          c.offset ?? earliest.find((e) => e.topic === c.topic && e.partition === c.partition)?.offset ?? 0;
+        consumer.seek(c, offset);
+      }
+    }
+    for (const r of still) await this.createTask(r.st, r.partition);
+    await this.reassignSecondaries();
+    this.metricsState.revives++;
+    this.lastCommitAt = Date.now();
+  }
+
   /** Drops every task and the clients, and rejoins: state comes back from Kafka. */
   private async reset(reason: string): Promise<void> {
     this.metricsState.state = 'resetting';
@@ -631,6 +690,8 @@ export class StreamThread {
     for (const id of [...this.tasks.keys()]) this.closeTask(id);
     await this.closeClients(true);
     this.needsReset = false;
+    this.producerBroken = false;
+    this.committed.clear();
     if (this.stopping) return;
     await this.open();
     this.metricsState.state = 'running';
@@ -655,28 +716,52 @@ export class StreamThread {
    * commits), close the tasks, leave the group, close the producer.
    */
   async close(): Promise<void> {
+    await this.stopAndCommit();
+    await this.leave();
+  }
+
+  /** Shutdown, first half: stop the loop and commit (every thread does this before any leaves). */
+  async stopAndCommit(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     await this.loop?.catch(() => {});
-    if (this.consumer !== undefined && !this.needsReset) {
+    if (this.consumer !== undefined && !this.needsReset && !this.crashed) {
       try {
         await this.commitAll();
       } catch (e) {
         this.log.warn({ err: e }, 'final commit failed; the transaction was aborted');
       }
     }
+  }
+
+  /** Shutdown, second half: close the tasks, leave the group, close the producer. */
+  async leave(): Promise<void> {
     for (const id of [...this.tasks.keys()]) this.closeTask(id);
     await this.closeClients(true);
     this.metricsState.state = 'closed';
   }
 
   /**
-   * Stops without committing or leaving the group, as a crash would (tests): the open
-   * transaction stays open until fenced or timed out.
+   * A crash in the middle of a transaction, for tests: the next commit that carries records
+   * sends them (outputs, changelogs, offsets) and stops before commitTransaction; the thread
+   * then leaves the group without committing and keeps its producer open, so the transaction
+   * stays open until a producer with the same transactional id fences it (or it times out),
+   * exactly what a kill -9 between send and commit leaves behind. Resolves once stopped.
    */
-  abandon(): void {
+  async crashAtNextCommit(): Promise<void> {
+    this.crashAtCommit = true;
+    await this.loop?.catch(() => {});
     this.stopping = true;
     this.needsReset = true;
+    for (const id of [...this.tasks.keys()]) this.closeTask(id);
+    await this.consumer?.close().catch(() => {});
+    await this.reader?.close().catch(() => {});
+    this.metricsState.state = 'closed';
+  }
+
+  /** After crashAtNextCommit: releases the producer left open (without aborting). */
+  async releaseCrashed(): Promise<void> {
+    await this.producer?.close().catch(() => {});
   }
 
   // ───────────────────────────── metrics ─────────────────────────────

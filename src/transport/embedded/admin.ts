@@ -45,6 +45,11 @@ export class EmbeddedAdmin implements Admin {
     return out;
   }
 
+  async listTopics(): Promise<string[]> {
+    const r = await this.conn.call(3, { topics: null, allowAutoTopicCreation: false });
+    return r.topics.filter((t) => t.errorCode === 0).map((t) => t.name as string);
+  }
+
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     const check = (existing: Map<string, number>, s: TopicSpec) => {
       const n = existing.get(s.topic);

@@ -77,6 +77,13 @@ export class KafkaAdmin implements Admin {
     return out;
   }
 
+  async listTopics(): Promise<string[]> {
+    const admin = this.admin();
+    return await call<string[]>('list topics', 'admin', (cb) =>
+      admin.listTopics({ timeout: this.timeoutMs }, cb as never),
+    );
+  }
+
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     if (specs.length === 0) return;
     const existing = await this.describeTopics(specs.map((s) => s.topic));
