@@ -151,9 +151,16 @@ async function phases(
   try {
     const t0 = now();
     await produceRecords(bootstrap, input, tp.records());
-    const deadline = Date.now() + 300_000;
+    let seen = -1;
+    let stalledSince = Date.now();
     while (received < tp.expected) {
-      if (Date.now() > deadline) throw new Error(`${kind}: ${received}/${tp.expected} outputs after 300 s`);
+      if (received !== seen) {
+        seen = received;
+        stalledSince = Date.now();
+      }
+      if (Date.now() - stalledSince > 60_000) {
+        throw new Error(`${kind}: ${received}/${tp.expected} outputs, none for 60 s`);
+      }
       await sleep(20);
     }
     const seconds = (lastAt - t0) / 1000;
