@@ -13,15 +13,19 @@
  *   returns once every partition reported EOF (its position reached the last stable offset):
  *   call it when the producers are done, and it returns exactly the committed output.
  * - `ClusterProbe`: an admin client for topic creation, end offsets (read_committed = LSO) and
- *   a group's committed offsets. Its calls throw while the cluster is down (an embedded
- *   deployment being restarted); callers that poll through chaos catch and retry.
+ *   a group's committed offsets. kafkajs (pure JS), not librdkafka: the probe stays connected
+ *   while an embedded deployment is SIGKILLed under it, and librdkafka's admin client has been
+ *   seen to abort the whole process then (rd_kafka_enq_once_del_source_return assertion).
+ *   Its calls throw while the cluster is down; callers that poll through chaos catch and retry.
  */
+import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ck from '@confluentinc/kafka-javascript';
 
-const { KafkaJS, RdKafka } = ck;
-
-type KafkaAdmin = ReturnType<InstanceType<typeof KafkaJS.Kafka>['admin']>;
+const { RdKafka } = ck;
+const require = createRequire(import.meta.url);
+const { Kafka: KafkaJs, logLevel: kafkaJsLogLevel } = require('kafkajs') as typeof import('kafkajs');
+type KafkaJsAdmin = ReturnType<InstanceType<typeof KafkaJs>['admin']>;
 
 export interface ProducedRecord {
   readonly partition: number;
@@ -208,24 +212,27 @@ export class OutputReader {
 }
 
 export class ClusterProbe {
-  private admin: KafkaAdmin | null = null;
+  private admin: KafkaJsAdmin | null = null;
 
   constructor(private readonly bootstrap: string) {}
 
-  private async client(): Promise<KafkaAdmin> {
+  private async client(): Promise<KafkaJsAdmin> {
     if (this.admin !== null) return this.admin;
-    const admin = new KafkaJS.Kafka({}).admin({
-      'bootstrap.servers': this.bootstrap,
-      log_level: 0,
-      kafkaJS: { logLevel: KafkaJS.logLevel.NOTHING },
-    } as never);
+    const admin = new KafkaJs({
+      clientId: `sluice-chaos-probe-${process.pid}`,
+      brokers: [this.bootstrap],
+      logLevel: kafkaJsLogLevel.NOTHING,
+      connectionTimeout: 2000,
+      requestTimeout: 10_000,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+    }).admin();
     await admin.connect();
     this.admin = admin;
     return admin;
   }
 
   /** After an error (the cluster restarted), the next call connects afresh. */
-  private async call<T>(fn: (a: KafkaAdmin) => Promise<T>): Promise<T> {
+  private async call<T>(fn: (a: KafkaJsAdmin) => Promise<T>): Promise<T> {
     const a = await this.client();
     try {
       return await fn(a);
@@ -238,34 +245,23 @@ export class ClusterProbe {
 
   async createTopic(topic: string, partitions: number): Promise<void> {
     await this.call((a) =>
-      a.createTopics({ topics: [{ topic, numPartitions: partitions }], timeout: 10_000 }),
+      a.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }),
     );
   }
 
   async listTopics(): Promise<string[]> {
-    return this.call((a) => a.listTopics({ timeout: 5000 }));
+    return this.call((a) => a.listTopics());
   }
 
-  /** End offset per partition: the last stable offset with read_committed (default). */
-  async endOffsets(topic: string, isolation: 'read_committed' | 'read_uncommitted' = 'read_committed') {
-    const level =
-      isolation === 'read_committed'
-        ? KafkaJS.IsolationLevel.READ_COMMITTED
-        : KafkaJS.IsolationLevel.READ_UNCOMMITTED;
-    const rows = await this.call((a) => a.fetchTopicOffsets(topic, { timeout: 5000, isolationLevel: level }));
+  /** End offset per partition: ListOffsets with read_committed, i.e. the last stable offset. */
+  async endOffsets(topic: string): Promise<Map<number, number>> {
+    const rows = await this.call((a) => a.fetchTopicOffsets(topic));
     return new Map(rows.map((r) => [r.partition, Number(r.offset)]));
   }
 
   /** A group's committed offsets per topic and partition (absent: none committed). */
-  async committed(groupId: string, topics?: string[]): Promise<Map<string, Map<number, number>>> {
-    const rows = await this.call((a) =>
-      a.fetchOffsets({
-        groupId,
-        ...(topics === undefined ? {} : { topics }),
-        timeout: 5000,
-        requireStableOffsets: true,
-      }),
-    );
+  async committed(groupId: string, topics: string[]): Promise<Map<string, Map<number, number>>> {
+    const rows = await this.call((a) => a.fetchOffsets({ groupId, topics }));
     const out = new Map<string, Map<number, number>>();
     for (const t of rows) {
       const m = new Map<number, number>();
