@@ -139,6 +139,14 @@ describe('stream app chaos: embedded transport (broker and app in one process)',
           failMessage(diff.summary()),
         );
         assert.equal(diff.received, diff.expected);
+        assert.deepEqual(
+          [...run.sideOutputs],
+          [
+            ['late-records', 0],
+            ['dead-letters', 0],
+          ],
+          failMessage('no late records, no dead letters'),
+        );
         assert.ok(
           run.committedAtKill.filter((c) => c < total).length >= KILLS,
           failMessage('every kill landed before the input was committed'),

@@ -9,7 +9,9 @@
  * 40), so the kills land while records flow. Three instances (a, b, c; one stream thread
  * each, instance ids fixed so restarts reuse their transactional ids) run throughout; at
  * seeded random moments one of them is SIGKILLed and restarted, at least 10 times; a fourth
- * instance (d) joins after the 3rd kill and leaves with SIGTERM after the 7th (exit 0). Then
+ * instance (d) joins after the 3rd kill and leaves with SIGTERM after the 7th (exit 0). Most
+ * kills wait for progress since the previous one; about one in five comes right after a
+ * restart (start-up, restore, rebalance). Then
  * the test waits until the group has committed all input and the output is quiet, reads the
  * output read_committed with librdkafka and compares it with the oracle (the aggregation
  * computed directly over the generated input):
@@ -129,7 +131,8 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
         rng,
         log,
         feed,
-        killDelayMs: [500, 3000],
+        killDelayMs: [200, 1500],
+        earlyKillChance: 0.2,
         restartDelayMs: [0, 1000],
         timeoutMs: 420_000,
       }).catch((err: Error) => assert.fail(failMessage(`chaos run failed: ${err.message}`)));
@@ -143,7 +146,7 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
       for (const [name, code] of run.exitCodes)
         assert.equal(code, 0, failMessage(`${name}: SIGTERM → exit 0`));
       const midRun = run.committedAtKill.filter((c) => c < total).length;
-      return { diff, failMessage, midRun };
+      return { diff, failMessage, midRun, sideOutputs: run.sideOutputs };
     } finally {
       for (const i of all) await i.kill9();
       await probe.close();
@@ -151,7 +154,7 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
   }
 
   it(`exactly_once: ${EOS_RECORDS} records, 3 instances, ${KILLS} kill -9s, one instance added and removed: output equals the oracle exactly`, async () => {
-    const { diff, failMessage, midRun } = await chaos('exactly_once', EOS_RECORDS);
+    const { diff, failMessage, midRun, sideOutputs } = await chaos('exactly_once', EOS_RECORDS);
     assert.ok(
       diff.missing.length === 0 &&
         diff.duplicates === 0 &&
@@ -160,11 +163,19 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
       failMessage(diff.summary()),
     );
     assert.equal(diff.received, diff.expected);
+    assert.deepEqual(
+      [...sideOutputs],
+      [
+        ['late-records', 0],
+        ['dead-letters', 0],
+      ],
+      failMessage('no late records, no dead letters'),
+    );
     assert.ok(midRun >= KILLS, failMessage(`only ${midRun} kills landed before the input was committed`));
   });
 
   it(`at_least_once: ${ALOS_RECORDS} records, same chaos: no losses, duplicates counted`, async () => {
-    const { diff, failMessage, midRun } = await chaos('at_least_once', ALOS_RECORDS);
+    const { diff, failMessage, midRun, sideOutputs } = await chaos('at_least_once', ALOS_RECORDS);
     process.stdout.write(
       `# at_least_once: ${diff.duplicates} duplicate window results over ${diff.duplicated.length} windows\n`,
     );
@@ -172,6 +183,14 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
     assert.equal(diff.wrong.length, 0, failMessage(`every output value is correct: ${diff.summary()}`));
     assert.equal(diff.unexpected.length, 0, failMessage(`no unexpected windows: ${diff.summary()}`));
     assert.equal(diff.received, diff.expected + diff.duplicates);
+    assert.deepEqual(
+      [...sideOutputs],
+      [
+        ['late-records', 0],
+        ['dead-letters', 0],
+      ],
+      failMessage('no late records, no dead letters'),
+    );
     assert.ok(midRun >= KILLS, failMessage(`only ${midRun} kills landed before the input was committed`));
   });
 });

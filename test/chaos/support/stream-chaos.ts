@@ -68,6 +68,8 @@ export interface StreamChaosResult {
   /** Exit code of every instance's final SIGTERM, by name. */
   readonly exitCodes: Map<string, number | null>;
   readonly output: Buffer[];
+  /** Records in `<app>-late-records` and `<app>-dead-letters` (-1: could not be read). */
+  readonly sideOutputs: Map<string, number>;
 }
 
 const between = (rng: () => number, [lo, hi]: readonly [number, number]): number =>
@@ -200,10 +202,23 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
     (r) => r.value,
   );
   o.log.add(`read ${output.length} output records (read_committed)`);
+  // The workload has no late or undeserializable record: anything here is the runtime's.
+  const sideOutputs = new Map<string, number>();
+  for (const side of ['late-records', 'dead-letters']) {
+    const topic = `${o.applicationId}-${side}`;
+    try {
+      const n = await o.probe.endOffsets(topic);
+      const records = n.size === 0 ? [] : await OutputReader.readToEnd(o.bootstrap, topic, n.size);
+      sideOutputs.set(side, records.length);
+    } catch {
+      sideOutputs.set(side, -1);
+    }
+  }
+  o.log.add(`side outputs: ${[...sideOutputs].map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const exitCodes = new Map<string, number | null>();
   for (const inst of o.instances) {
     exitCodes.set(inst.name, await inst.terminate());
     o.log.add(`stop ${inst.name} (SIGTERM): exit ${exitCodes.get(inst.name)}`);
   }
-  return { committedAtKill, extraExitCode, exitCodes, output };
+  return { committedAtKill, extraExitCode, exitCodes, output, sideOutputs };
 }

@@ -184,6 +184,13 @@ export function diffWindowTotals(want: readonly WindowTotal[], got: readonly Win
       duplicates += n - 1;
     }
   }
+  const byStart = new Map<number, number>();
+  for (const m of missing) byStart.set(m.start, (byStart.get(m.start) ?? 0) + 1);
+  const perWindow = [...byStart]
+    .sort((a, b) => a[0] - b[0])
+    .slice(0, 20)
+    .map(([start, n]) => `${start}: ${n}`)
+    .join(', ');
   const examples = <T>(label: string, xs: readonly T[], fmt: (x: T) => string): string =>
     xs.length === 0 ? '' : `\n  first ${label}: ${xs.slice(0, 5).map(fmt).join('\n    ')}`;
   return {
@@ -198,6 +205,7 @@ export function diffWindowTotals(want: readonly WindowTotal[], got: readonly Win
       `oracle ${want.length} windows, output ${got.length} records: ${missing.length} missing, ` +
       `${duplicates} duplicates (over ${duplicated.length} windows), ${wrong.length} wrong, ` +
       `${unexpected.length} unexpected` +
+      (missing.length === 0 ? '' : `\n  missing per window start (first 20 windows): ${perWindow}`) +
       examples('missing', missing, show) +
       examples('duplicated', duplicated, (d) => `${show(d.entry)} ×${d.extra + 1}`) +
       examples('wrong', wrong, (w) => `got ${show(w.got)} want ${show(w.want)}`) +
