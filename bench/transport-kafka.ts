@@ -10,8 +10,9 @@
  *     fetch.error.backoff.ms 50, fetch.queue.backoff.ms 0, linger.ms 5;
  *   - `librdkafka-defaults` (the baseline): the same clients with those four properties put back
  *     to librdkafka's defaults (500, Nagle on, 500, 1000); linger.ms 5 in both.
- * Each rep also runs a transactional variant (commit every 20 records, linger 5) of the
- * transport configuration: latency then includes waiting for the commit.
+ * Each rep also runs a transactional variant of both (commit every 20 records, linger 5):
+ * latency then includes waiting for the commit, and for a read_committed fetch parked at the
+ * broker to see the commit marker (where fetch.wait.max.ms can matter).
  * Prints one JSON object: per configuration the median over reps of p50 / p99 / max, and the
  * ratios to the baseline.
  *   node --import tsx bench/transport-kafka.ts [reps=3] [recordsPerRep=200] [paceMs=10]
@@ -131,6 +132,7 @@ const results: Record<string, Rep[]> = {
   transport: [],
   'librdkafka-defaults': [],
   'transport-transactional': [],
+  'librdkafka-defaults-transactional': [],
 };
 const t0 = Date.now();
 try {
@@ -138,6 +140,9 @@ try {
     results['librdkafka-defaults']?.push(await rep(transports['librdkafka-defaults'], 'defaults', false));
     results.transport?.push(await rep(transports.transport, 'transport', false));
     results['transport-transactional']?.push(await rep(transports.transport, 'transport-tx', true));
+    results['librdkafka-defaults-transactional']?.push(
+      await rep(transports['librdkafka-defaults'], 'defaults-tx', true),
+    );
   }
 } finally {
   await transports.transport.close();
@@ -162,7 +167,7 @@ const mine = summary.transport as { p50Ms: number; p99Ms: number };
 process.stdout.write(
   `${JSON.stringify({
     name: 'transport-kafka-latency',
-    events: REPS * RECORDS * 3,
+    events: REPS * RECORDS * 4,
     seconds: round((Date.now() - t0) / 1000),
     paceMs: PACE_MS,
     latency: summary,

@@ -70,6 +70,84 @@ describe('sluice run', () => {
     assert.match(r.err, /127\.0\.0\.1:1|NETWORK|TIMEOUT/);
   });
 
+  /** Spawns `sluice run` and resolves once it logged readiness and printed a metrics line. */
+  async function spawnRun(args: string[]) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', ...args], {
+      env: { ...process.env, SLUICE_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    await new Promise<void>((ready, fail) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/"msg":"running"/.test(stderr) && /\{"metrics":/.test(stderr)) ready();
+      });
+      child.on('exit', () => fail(new Error(`exited before running: ${stderr}`)));
+    });
+    return { child, exited, stderr: () => stderr };
+  }
+
+  it('--threads 2 on the kafka transport: a child process per stream thread, output produced, SIGTERM exits 0', async () => {
+    const t = createKafkaTransport({ bootstrap });
+    const p = t.producer({});
+    await p.connect();
+    for (const partition of [0, 1]) {
+      const evs = [
+        ...Array.from({ length: 50 }, (_, i) => ({ k: `k${i % 5}`, ts: 1000 + i })),
+        { k: 'end', ts: 9000 },
+      ];
+      await p.send(
+        'events',
+        partition,
+        evs.map((e) => ({ key: null, value: Buffer.from(JSON.stringify(e)), timestamp: e.ts })),
+      );
+    }
+    await p.close();
+    const run = await spawnRun([
+      `${FIX}/count-app.ts`,
+      '--bootstrap',
+      bootstrap,
+      '--application-id',
+      'workers',
+      '--threads',
+      '2',
+      '--metrics-interval-ms',
+      '200',
+    ]);
+    // Windows [1000, 2000) of k0..k4: 20 records each over both partitions.
+    const r = t.partitionReader({ isolationLevel: 'read_committed' });
+    const counts = (await t.admin.describeTopics(['counts'])).get('counts') ?? 1;
+    await r.assign(
+      Array.from({ length: counts }, (_, partition) => ({ topic: 'counts', partition, offset: 0 })),
+    );
+    const got = new Map<string, number>();
+    const deadline = Date.now() + 60_000;
+    while (got.size < 5 && Date.now() < deadline) {
+      for (const rec of await r.poll(1000, 200)) {
+        const w = JSON.parse(String(rec.value)) as { key: string; value: number };
+        got.set(w.key, w.value);
+      }
+    }
+    await r.close();
+    await t.close();
+    assert.deepEqual(
+      [...got].sort(),
+      [0, 1, 2, 3, 4].map((i) => [`k${i}`, 20]),
+    );
+    assert.match(run.stderr(), /"workerThreads":true/);
+    const lines = run
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{"metrics":'));
+    const last = JSON.parse(lines[lines.length - 1] as string) as {
+      metrics: { threads: Array<{ thread: number }> };
+    };
+    assert.deepEqual(last.metrics.threads.map((x) => x.thread).sort(), [0, 1]);
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exited, 0, run.stderr());
+  });
+
   it('runs an app, logs readiness and exits 0 on SIGTERM after leaving the group', async () => {
     const child = spawn(
       process.execPath,

@@ -8,9 +8,9 @@
  *     listener on --port, default 9092, for other tools) and the app uses the embedded
  *     transport (no TCP between the app and the broker).
  * Threads: --threads n stream threads (default: cores), each a group member with its own
- * transactional producer `<app id>-<instance id>-<thread>`; they share this process's event
- * loop (the embedded transport cannot leave the broker's process; worker threads for the kafka
- * transport are not done yet).
+ * transactional producer `<app id>-<instance id>-<thread>`. With the kafka transport each runs
+ * in its own worker thread (run-workers.ts: n cores); with --embedded they share this
+ * process's event loop, because the embedded transport cannot leave the broker's process.
  *
  * Output: readiness is logged as `{"msg":"running",...}` (pino, stderr); with
  * --metrics-interval-ms n > 0 one JSON line `{"metrics":{...}}` every n ms on stderr.
@@ -20,7 +20,9 @@
  * mismatched co-partitioned inputs INVALID_CONFIG (exit 2); an unreachable bootstrap, a
  * missing input topic or a failure at start exit 1.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -29,6 +31,7 @@ import { createLogger, SluiceError } from '../../common/index.js';
 import type { StreamApp } from '../../stream/index.js';
 import { StreamRuntime } from '../../stream/index.js';
 import { createEmbeddedTransport, createKafkaTransport, type Transport } from '../../transport/index.js';
+import { WorkerPool } from './run-workers.js';
 
 interface RunOpts {
   bootstrap?: string;
@@ -134,6 +137,21 @@ export function registerRunCommand(program: Command): void {
         'kafka transport: how long the cluster may take to answer (default 30000)',
       ).argParser(int(1)),
     )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sluice run app.ts --embedded --data-dir ./data        broker and app in one process
+  sluice run app.ts --bootstrap localhost:9092 --instance-id a --threads 4
+                                                        one instance of many against any Kafka
+
+The app file's default export is a StreamApp (or a function returning one). Instances with the
+same application id share the input partitions (one task per sub-topology and partition).
+Internal topics: <app id>-<operator>-repartition, <app id>-<store>-changelog (compacted),
+<app id>-dead-letters, <app id>-late-records. SIGINT/SIGTERM commit, leave the group, exit 0.
+See docs/stream-on-kafka.md.
+`,
+    )
     .action(async (file: string, opts: RunOpts) => {
       const bootstrap = opts.bootstrap ?? process.env.SLUICE_BOOTSTRAP;
       if (opts.embedded === true && opts.bootstrap !== undefined) {
@@ -164,14 +182,33 @@ export function registerRunCommand(program: Command): void {
         });
       }
       let timer: NodeJS.Timeout | undefined;
-      const runtime = new StreamRuntime(app, {
+      const threads = opts.threads ?? availableParallelism();
+      const instanceId = opts.instanceId ?? randomUUID().slice(0, 8);
+      const inProcess = new StreamRuntime(app, {
         transport,
         applicationId: opts.applicationId,
-        instanceId: opts.instanceId,
+        instanceId,
         guarantee: opts.guarantee,
-        threads: opts.threads,
+        threads,
         commitIntervalMs: opts.commitIntervalMs,
       });
+      // kafka transport with several threads: one worker thread per stream thread (cores).
+      const pool =
+        broker === undefined && threads > 1
+          ? new WorkerPool(
+              {
+                file: resolve(file),
+                bootstrap: bootstrap as string,
+                requestTimeoutMs: opts.requestTimeoutMs,
+                applicationId: opts.applicationId,
+                instanceId,
+                guarantee: opts.guarantee,
+                commitIntervalMs: opts.commitIntervalMs,
+              },
+              threads,
+            )
+          : undefined;
+      const runtime: Pick<StreamRuntime, 'metrics' | 'refreshLag' | 'close'> = pool ?? inProcess;
       const shutdown = async () => {
         if (timer !== undefined) clearInterval(timer);
         await runtime.close().catch((e) => log.error({ err: e }, 'close failed'));
@@ -179,7 +216,22 @@ export function registerRunCommand(program: Command): void {
         await broker?.close().catch(() => {});
       };
       try {
-        await runtime.start();
+        if (pool === undefined) await inProcess.start();
+        else {
+          await inProcess.prepare();
+          await pool.start();
+          log.info(
+            {
+              msg: 'running',
+              threads,
+              workerThreads: true,
+              guarantee: opts.guarantee,
+              transport: transport.description,
+              instance: instanceId,
+            },
+            'running',
+          );
+        }
       } catch (e) {
         await shutdown();
         throw e;

@@ -11,7 +11,8 @@
  *     bytesSerde, or a registry serde — see SerdeHook).
  *   - Repartition topics (internal): key and value JSON, with bytes tagged so they round-trip.
  *     Control records (null key and value, header `sluice.wm` = the upstream task's watermark
- *     as decimal text, `sluice.task` = its task id) carry event time across the shuffle.
+ *     as decimal text or `idle`, `sluice.task` = its task id) carry event time across the
+ *     shuffle.
  *   - Dead letters and late records go to `<app id>-dead-letters` / `<app id>-late-records`
  *     as JSON (the error as its message).
  * Partitioning: a record with a key goes to partitionFor(key bytes) (Kafka's murmur2, where the
@@ -94,19 +95,24 @@ export function toStreamRecordParts(
   return { key: r.key === null ? null : r.key.toString('utf8'), value: r.value, timestamp: r.timestamp };
 }
 
-/** The upstream watermark a control record carries, or undefined for a data record. */
-export function controlWatermark(r: IncomingRecord): { wm: number; task: string } | undefined {
+/**
+ * The upstream watermark a control record carries ('idle': the upstream task's inputs are all
+ * idle, so it holds nobody back), or undefined for a data record.
+ */
+export function controlWatermark(r: IncomingRecord): { wm: number | 'idle'; task: string } | undefined {
   if (r.value !== null || r.key !== null || r.headers.length === 0) return undefined;
-  let wm: number | undefined;
+  let wm: number | 'idle' | undefined;
   let task = '';
   for (const h of r.headers) {
-    if (h.key === WATERMARK_HEADER && h.value !== null) wm = Number(h.value.toString('utf8'));
-    else if (h.key === TASK_HEADER && h.value !== null) task = h.value.toString('utf8');
+    if (h.key === WATERMARK_HEADER && h.value !== null) {
+      const text = h.value.toString('utf8');
+      wm = text === 'idle' ? 'idle' : Number(text);
+    } else if (h.key === TASK_HEADER && h.value !== null) task = h.value.toString('utf8');
   }
   return wm === undefined ? undefined : { wm, task };
 }
 
-export function controlRecord(wm: number, taskId: string): OutgoingRecord {
+export function controlRecord(wm: number | 'idle', taskId: string): OutgoingRecord {
   const headers: RecordHeader[] = [
     { key: WATERMARK_HEADER, value: Buffer.from(String(wm)) },
     { key: TASK_HEADER, value: Buffer.from(taskId) },
@@ -116,12 +122,22 @@ export function controlRecord(wm: number, taskId: string): OutgoingRecord {
 
 /**
  * Watermark of a repartition partition: the minimum over the upstream tasks' latest
- * watermarks, −∞ until every one of the `upstreamTasks` has reported.
+ * watermarks, −∞ until every one of the `upstreamTasks` has reported. An upstream task whose
+ * inputs are idle (InputOptions.idleness) is left out of the minimum until it reports a
+ * watermark again, as an idle partition is inside a task; when all are idle, the largest
+ * watermark any of them reported (as Flink's StatusWatermarkValve flushes).
  */
 export class UpstreamWatermarks {
   private readonly byTask = new Map<string, number>();
+  private readonly idle = new Set<string>();
   constructor(readonly upstreamTasks: number) {}
-  update(task: string, wm: number): number {
+  update(task: string, wm: number | 'idle'): number {
+    if (wm === 'idle') {
+      this.idle.add(task);
+      if (!this.byTask.has(task)) this.byTask.set(task, Number.NEGATIVE_INFINITY);
+      return this.current();
+    }
+    this.idle.delete(task);
     const prev = this.byTask.get(task);
     if (prev === undefined || wm > prev) this.byTask.set(task, wm);
     return this.current();
@@ -129,8 +145,13 @@ export class UpstreamWatermarks {
   current(): number {
     if (this.byTask.size < this.upstreamTasks) return Number.NEGATIVE_INFINITY;
     let min = Number.POSITIVE_INFINITY;
-    for (const v of this.byTask.values()) if (v < min) min = v;
-    return min;
+    let max = Number.NEGATIVE_INFINITY;
+    for (const [task, v] of this.byTask) {
+      if (v > max) max = v;
+      if (!this.idle.has(task) && v < min) min = v;
+    }
+    // All idle: the largest watermark any of them reached (Flink's StatusWatermarkValve).
+    return min === Number.POSITIVE_INFINITY ? max : min;
   }
 }
 

@@ -14,8 +14,8 @@
  *      output topics (the sub-topology's count; a real deployment should create them first);
  *   3. starts `threads` StreamThreads, each a group member with its own transactional producer
  *      (`<app>-<instance>-<thread>`). Threads share this process's event loop: the embedded
- *      transport cannot leave the broker's process, and for the kafka transport the CLI runs
- *      one runtime per worker thread instead (see cli/commands/run.ts).
+ *      transport cannot leave the broker's process; for the kafka transport `sluice run` runs
+ *      one single-thread runtime per child process instead (cli/commands/run-workers.ts).
  * Stores created later (a process function's state opened on first use) get their changelog
  * topic at the commit that first writes them; a task restores from every changelog of its
  * sub-topology that exists (Admin.listTopics when the transport has it, else the names this
@@ -56,6 +56,8 @@ export interface StreamRuntimeOptions {
   readonly maxPollRecords?: number;
   /** Group session timeout: how soon a crashed instance's tasks move (default 10 s). */
   readonly sessionTimeoutMs?: number;
+  /** Log readiness as `{"msg":"running"}` (default true; worker threads leave it to their parent). */
+  readonly announce?: boolean;
 }
 
 export interface RuntimeMetrics {
@@ -83,6 +85,7 @@ export class StreamRuntime {
   private readonly knownStores = new Set<string>();
   private partitions = new Map<string, number>();
   private started = false;
+  private prepared = false;
 
   constructor(
     readonly app: StreamApp,
@@ -99,6 +102,55 @@ export class StreamRuntime {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    await this.prepare();
+    const admin = this.options.transport.admin;
+    const plan = this.plan;
+    const ctx: ThreadContext = {
+      transport: this.options.transport,
+      plan,
+      applicationId: this.applicationId,
+      partitions: this.partitions,
+      guarantee: this.guarantee,
+      commitIntervalMs: this.options.commitIntervalMs ?? 100,
+      changelogs: this.changelogs,
+      maxPollRecords: this.options.maxPollRecords,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
+      ensureChangelog: async (store, partitions) => {
+        await admin.ensureTopics([this.changelogSpec(store, partitions)]);
+        this.changelogs.add(store);
+        this.knownStores.add(store);
+      },
+      storeNames: async () => this.storeNames(),
+    };
+    const n = this.options.threads ?? availableParallelism();
+    const first = this.options.firstThreadIndex ?? 0;
+    for (let i = 0; i < n; i++) {
+      this.threads.push(
+        new StreamThread(ctx, first + i, `${this.applicationId}-${this.instanceId}-${first + i}`),
+      );
+    }
+    await Promise.all(this.threads.map((t) => t.start()));
+    if (this.options.announce === false) return;
+    this.log.info(
+      {
+        msg: 'running',
+        threads: n,
+        guarantee: this.guarantee,
+        transport: this.options.transport.description,
+        subTopologies: plan.subTopologies.map((s) => ({ id: s.id, inputs: s.inputs.map((i) => i.topic) })),
+      },
+      'running',
+    );
+  }
+
+  /**
+   * Checks the inputs (co-partitioning) and creates the internal and missing output topics;
+   * start() does it first. Separate so a process can prepare once before starting its
+   * stream threads in workers.
+   */
+  async prepare(): Promise<void> {
+    if (this.prepared) return;
+    this.prepared = true;
     const admin = this.options.transport.admin;
     const plan = this.plan;
     const external = plan.subTopologies.flatMap((s) =>
@@ -142,41 +194,6 @@ export class StreamRuntime {
     }
     await admin.ensureTopics(specs);
     await this.prepareSerdes();
-    const ctx: ThreadContext = {
-      transport: this.options.transport,
-      plan,
-      applicationId: this.applicationId,
-      partitions: this.partitions,
-      guarantee: this.guarantee,
-      commitIntervalMs: this.options.commitIntervalMs ?? 100,
-      changelogs: this.changelogs,
-      maxPollRecords: this.options.maxPollRecords,
-      sessionTimeoutMs: this.options.sessionTimeoutMs,
-      ensureChangelog: async (store, partitions) => {
-        await admin.ensureTopics([this.changelogSpec(store, partitions)]);
-        this.changelogs.add(store);
-        this.knownStores.add(store);
-      },
-      storeNames: async () => this.storeNames(),
-    };
-    const n = this.options.threads ?? availableParallelism();
-    const first = this.options.firstThreadIndex ?? 0;
-    for (let i = 0; i < n; i++) {
-      this.threads.push(
-        new StreamThread(ctx, first + i, `${this.applicationId}-${this.instanceId}-${first + i}`),
-      );
-    }
-    await Promise.all(this.threads.map((t) => t.start()));
-    this.log.info(
-      {
-        msg: 'running',
-        threads: n,
-        guarantee: this.guarantee,
-        transport: this.options.transport.description,
-        subTopologies: plan.subTopologies.map((s) => ({ id: s.id, inputs: s.inputs.map((i) => i.topic) })),
-      },
-      'running',
-    );
   }
 
   private changelogSpec(store: string, partitions: number): TopicSpec {

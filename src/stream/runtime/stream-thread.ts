@@ -123,7 +123,7 @@ interface TaskState {
   /** Input topic → upstream watermarks (repartition inputs only). */
   readonly upstream: Map<string, UpstreamWatermarks>;
   /** Repartition sink topic → last watermark sent. */
-  readonly sentWatermarks: Map<string, number>;
+  readonly sentWatermarks: Map<string, number | 'idle'>;
   lastControlAt: number;
   readonly restore: RestoreProgress;
   recordsIn: number;
@@ -633,8 +633,11 @@ export class StreamThread {
     const heartbeat = now - ts.lastControlAt >= 1000;
     for (const o of ts.st.outputs) {
       if (!o.internal) continue;
-      const wm = ts.task.sinks.get(o.topic)?.currentWatermark ?? Number.NEGATIVE_INFINITY;
-      if (!Number.isFinite(wm)) continue;
+      const sink = ts.task.sinks.get(o.topic);
+      if (sink === undefined) continue;
+      const idle = sink.snapshotWatermarks().idle.every((x) => x);
+      const wm: number | 'idle' = idle ? 'idle' : sink.currentWatermark;
+      if (wm !== 'idle' && !Number.isFinite(wm)) continue;
       if (!heartbeat && ts.sentWatermarks.get(o.topic) === wm) continue;
       ts.sentWatermarks.set(o.topic, wm);
       const n = this.ctx.partitions.get(o.topic) ?? 1;

@@ -230,6 +230,36 @@ export function runtimeSuite(name: string, connect: (tb: TestBroker) => Transpor
       assert.ok(m.commits > 0);
     });
 
+    it('an idle input partition (idleness) does not hold back windows behind a repartition', async () => {
+      const app = new StreamApp('idle');
+      app
+        .stream<Ev>('idle-in', { timestamp: (e) => e.ts, serde: jsonSerde<Ev>(), idleness: 200 })
+        .keyBy((e) => e.k)
+        .window(tumbling(1000))
+        .aggregate(counting(), 'count')
+        .to('idle-out');
+      await t.admin.ensureTopics([{ topic: 'idle-in', partitions: 2 }]);
+      // Partition 1 stays empty: without idleness its task would hold every window open.
+      const p = t.producer({});
+      await p.connect();
+      const evs = [...events(70), { k: 'end', ts: 50_000 }];
+      await p.send(
+        'idle-in',
+        0,
+        evs.map((e) => ({ key: null, value: Buffer.from(JSON.stringify(e)), timestamp: e.ts })),
+      );
+      await p.close();
+      const rt = runtime(app, t, 'idle', 1);
+      await rt.start();
+      const out = await readAll(t, 'idle-out', KEYS.length);
+      await rt.close();
+      const got = out.map((r) => JSON.parse(String(r.value)) as { key: string; value: number });
+      assert.deepEqual(
+        got.map((w) => `${w.key}=${w.value}`).sort(),
+        KEYS.map((k) => `${k}=10`),
+      );
+    });
+
     it('restores state from the changelog after the instance is replaced: counts continue exactly', async () => {
       await t.admin.ensureTopics([{ topic: 'roll-in', partitions: 3 }]);
       const first = events(600);

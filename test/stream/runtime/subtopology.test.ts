@@ -177,5 +177,15 @@ describe('kafka-io', () => {
     assert.equal(u.update('0_2', 70), 50);
     assert.equal(u.update('0_1', 40), 50, 'a watermark never goes back');
     assert.equal(u.update('0_1', 90), 70);
+    assert.equal(u.update('0_2', 'idle'), 90, 'an idle upstream task holds nobody back');
+    assert.equal(u.update('0_2', 80), 80, 'until it reports a watermark again');
+  });
+
+  it('UpstreamWatermarks: idle tasks count as reported; all idle gives the largest watermark', () => {
+    const u = new UpstreamWatermarks(2);
+    assert.equal(u.update('0_0', 'idle'), Number.NEGATIVE_INFINITY);
+    assert.equal(u.update('0_1', 30), 30);
+    assert.equal(u.update('0_1', 'idle'), 30);
+    assert.equal(u.update('0_0', 20), 20);
   });
 });
