@@ -159,8 +159,15 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
   let quiet = 0;
   let state = 'no answer yet';
   let prevEnds = new Map<string, Map<number, number>>();
+  let progress = '';
+  let movedAt = Date.now();
   for (;;) {
     inTime(`catching up (last seen: ${state})`);
+    if (Date.now() - movedAt > (o.progressTimeoutMs ?? 60_000)) {
+      throw new Error(
+        `catching up: nothing moved for ${o.progressTimeoutMs ?? 60_000} ms (last seen: ${state})`,
+      );
+    }
     await sleep(1000);
     let snapshot: string;
     try {
@@ -181,6 +188,11 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
       }
       prevEnds = ends;
       state = `input end ${inputEnd}, committed ${inputCommitted}; repartition partitions behind: ${behind}`;
+      const now = JSON.stringify([inputCommitted, [...committed].map(([t, m]) => [t, [...m]])]);
+      if (now !== progress) {
+        progress = now;
+        movedAt = Date.now();
+      }
       if (inputEnd < o.inputRecords || inputCommitted < inputEnd || behind > 0) {
         quiet = 0;
         continue;
