@@ -62,7 +62,7 @@ export interface StreamChaosOptions {
 }
 
 export interface StreamChaosResult {
-  /** Committed input (sum over partitions) when each kill happened; -1 = unknown (cluster down). */
+  /** Committed input (sum over partitions) when each kill happened (cluster down: the last known value). */
   readonly committedAtKill: number[];
   readonly extraExitCode: number | null | undefined;
   /** Exit code of every instance's final SIGTERM, by name. */
