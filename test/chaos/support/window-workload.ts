@@ -27,7 +27,12 @@ import { prng } from '../../protocol/support/fuzz.js';
 
 export const INPUT_TOPIC = 'chaos-events';
 export const OUTPUT_TOPIC = 'chaos-window-totals';
-/** Event time of the first record (fixed and in the past: far from the app's maxFutureMs). */
+/**
+ * Event time of the first record: fixed (a seed replays the same input) and in the past (far
+ * from the app's maxFutureMs). Record timestamps are these event times, so topics holding them
+ * need time retention off (ClusterProbe.createTopic does that; the runtime's repartition topics
+ * must do the same, as Kafka Streams' do).
+ */
 export const T0 = 1_600_000_000_000;
 export const WINDOW_MS = 20_000;
 export const MAX_DISORDER_MS = 2_000;
