@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Broker, resolveBrokerConfig } from '../../src/broker/index.js';
 import { EXIT_FAILURE, EXIT_USAGE, runCli } from '../../src/cli/index.js';
-import { createKafkaTransport } from '../../src/transport/index.js';
+import { createEmbeddedTransport, createKafkaTransport } from '../../src/transport/index.js';
 import { startTestBroker, type TestBroker } from '../transport/broker-fixture.js';
 
 const FIX = 'test/stream/fixtures';
@@ -146,6 +150,45 @@ describe('sluice run', () => {
     assert.deepEqual(last.metrics.threads.map((x) => x.thread).sort(), [0, 1]);
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.stderr());
+  });
+
+  it('--embedded starts the broker in the process, runs the app and stops both on SIGTERM (exit 0)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-run-embedded-'));
+    try {
+      // The input must exist: a first run refuses (exit 1) and stops its broker.
+      const first = await cli('run', `${FIX}/count-app.ts`, '--embedded', '--data-dir', dir, '--port', '0');
+      assert.equal(first.code, EXIT_FAILURE);
+      assert.match(first.err, /input topic 'events' does not exist/);
+      // Create the input in the same data directory, then run for real.
+      const b = await Broker.start(resolveBrokerConfig({ flags: { port: 0, dataDir: dir } }));
+      const et = createEmbeddedTransport(b);
+      await et.admin.ensureTopics([{ topic: 'events', partitions: 2 }]);
+      await et.close();
+      await b.close();
+      const ok = await spawnRun([
+        `${FIX}/count-app.ts`,
+        '--embedded',
+        '--data-dir',
+        dir,
+        '--port',
+        '0',
+        '--threads',
+        '2',
+        '--metrics-interval-ms',
+        '200',
+      ]);
+      const lines = ok
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('{"metrics":'));
+      const m = JSON.parse(lines[0] as string) as { metrics: { threads: unknown[] } };
+      assert.equal(m.metrics.threads.length, 2, 'two stream threads on the event loop');
+      ok.child.kill('SIGTERM');
+      assert.equal(await ok.exited, 0, ok.stderr());
+      assert.match(ok.stderr(), /"msg":"stopped"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs an app, logs readiness and exits 0 on SIGTERM after leaving the group', async () => {

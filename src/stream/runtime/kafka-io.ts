@@ -130,16 +130,37 @@ export function controlRecord(wm: number | 'idle', taskId: string): OutgoingReco
 export class UpstreamWatermarks {
   private readonly byTask = new Map<string, number>();
   private readonly idle = new Set<string>();
-  constructor(readonly upstreamTasks: number) {}
+  /**
+   * `persist` (the runtime passes a changelogged keyed state) keeps what was reported across a
+   * restore: control records before the committed offset are never read again, and upstream
+   * tasks only report when their watermark changes.
+   */
+  constructor(
+    readonly upstreamTasks: number,
+    private readonly persist?: {
+      get(task: string): { wm: number | null; idle: boolean } | undefined;
+      put(task: string, v: { wm: number | null; idle: boolean }): void;
+    },
+    taskIds: readonly string[] = [],
+  ) {
+    for (const t of taskIds) {
+      const saved = persist?.get(t);
+      if (saved === undefined) continue;
+      this.byTask.set(t, saved.wm ?? Number.NEGATIVE_INFINITY);
+      if (saved.idle) this.idle.add(t);
+    }
+  }
   update(task: string, wm: number | 'idle'): number {
     if (wm === 'idle') {
       this.idle.add(task);
       if (!this.byTask.has(task)) this.byTask.set(task, Number.NEGATIVE_INFINITY);
-      return this.current();
+    } else {
+      this.idle.delete(task);
+      const prev = this.byTask.get(task);
+      if (prev === undefined || wm > prev) this.byTask.set(task, wm);
     }
-    this.idle.delete(task);
-    const prev = this.byTask.get(task);
-    if (prev === undefined || wm > prev) this.byTask.set(task, wm);
+    const v = this.byTask.get(task) as number;
+    this.persist?.put(task, { wm: Number.isFinite(v) ? v : null, idle: this.idle.has(task) });
     return this.current();
   }
   current(): number {

@@ -165,7 +165,13 @@ export class StreamRuntime {
     this.partitions = resolved.topics;
     const specs: TopicSpec[] = [];
     for (const r of plan.repartitionTopics) {
-      specs.push({ topic: r.topic, partitions: resolved.subTopologies[r.to] });
+      // As Kafka Streams: no time retention (records carry event time, possibly years old,
+      // which time retention would delete before they are read); nothing purges them yet.
+      specs.push({
+        topic: r.topic,
+        partitions: resolved.subTopologies[r.to],
+        config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+      });
     }
     const maxCount = Math.max(1, ...resolved.subTopologies);
     for (const name of [`${this.applicationId}-dead-letters`, `${this.applicationId}-late-records`]) {

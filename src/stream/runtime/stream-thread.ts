@@ -124,7 +124,6 @@ interface TaskState {
   readonly upstream: Map<string, UpstreamWatermarks>;
   /** Repartition sink topic → last watermark sent. */
   readonly sentWatermarks: Map<string, number | 'idle'>;
-  lastControlAt: number;
   readonly restore: RestoreProgress;
   recordsIn: number;
 }
@@ -383,9 +382,21 @@ export class StreamThread {
         return s;
       },
     });
+    // Upstream watermarks of each repartition input, kept in a changelogged state of the task
+    // (store `source-<topic>.upstream`), so a restored task resumes event time where it was.
     const upstream = new Map<string, UpstreamWatermarks>();
     for (const r of this.ctx.plan.repartitionTopics) {
-      if (r.to === st.id) upstream.set(r.topic, new UpstreamWatermarks(this.countOfSubTopology(r.from)));
+      if (r.to !== st.id) continue;
+      const n = this.countOfSubTopology(r.from);
+      const ids = Array.from({ length: n }, (_, q) => `${r.from}_${q}`);
+      const state = task.stateFactory.open<string, { wm: number | null; idle: boolean }>(
+        `source-${r.topic}.upstream`,
+        {},
+      );
+      const u = new UpstreamWatermarks(n, { get: (k) => state.get(k), put: (k, v) => state.put(k, v) }, ids);
+      upstream.set(r.topic, u);
+      const wm = u.current();
+      if (Number.isFinite(wm)) task.advanceWatermark(r.topic, wm, partition);
     }
     this.tasks.set(id, {
       id,
@@ -395,7 +406,6 @@ export class StreamThread {
       sinks,
       upstream,
       sentWatermarks: new Map(),
-      lastControlAt: 0,
       restore,
       recordsIn: 0,
     });
@@ -547,11 +557,10 @@ export class StreamThread {
           changelog.push({ store, partition: ts.partition, partitions, entries });
       },
     });
-    const now = Date.now();
     for (const ts of this.tasks.values()) {
       await ts.task.commit(committer(ts));
       for (const s of ts.sinks) outputs.push(...s.drain());
-      this.controlRecords(ts, now, outputs);
+      this.controlRecords(ts, outputs);
     }
     const sending = outputs.length > 0 || changelog.length > 0;
     if (!sending && offsets.length === 0) {
@@ -628,9 +637,12 @@ export class StreamThread {
     this.lastCommitAt = Date.now();
   }
 
-  /** Watermark control records for every partition of each repartition topic the task writes. */
-  private controlRecords(ts: TaskState, now: number, outputs: PendingOutput[]): void {
-    const heartbeat = now - ts.lastControlAt >= 1000;
+  /**
+   * Watermark control records for every partition of each repartition topic the task writes,
+   * when the watermark changed since the last one sent (downstream tasks keep what they were
+   * told in their changelogged state, so nothing is repeated while nothing moves).
+   */
+  private controlRecords(ts: TaskState, outputs: PendingOutput[]): void {
     for (const o of ts.st.outputs) {
       if (!o.internal) continue;
       const sink = ts.task.sinks.get(o.topic);
@@ -638,14 +650,13 @@ export class StreamThread {
       const idle = sink.snapshotWatermarks().idle.every((x) => x);
       const wm: number | 'idle' = idle ? 'idle' : sink.currentWatermark;
       if (wm !== 'idle' && !Number.isFinite(wm)) continue;
-      if (!heartbeat && ts.sentWatermarks.get(o.topic) === wm) continue;
+      if (ts.sentWatermarks.get(o.topic) === wm) continue;
       ts.sentWatermarks.set(o.topic, wm);
       const n = this.ctx.partitions.get(o.topic) ?? 1;
       for (let p = 0; p < n; p++) {
         outputs.push({ topic: o.topic, partition: p, records: [controlRecord(wm, ts.id)], eventTimes: [] });
       }
     }
-    if (heartbeat) ts.lastControlAt = now;
   }
 
   // ───────────────────────────── failure and shutdown ─────────────────────────────
