@@ -32,7 +32,7 @@ import {
   type OffsetStore,
   PostgresCdcSource,
 } from '../src/connectors/index.js';
-import { type BrokerProcess, startBrokerProcess } from '../test/helpers/broker-process.js';
+import { type ManagedBrokerProcess, startBrokerProcess } from '../test/helpers/broker-process.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 
 function arg(name: string, dflt: number): number {
@@ -146,7 +146,7 @@ const pgs = await startPostgres({ config: { shared_buffers: "'256MB'", max_wal_s
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-cdc-'));
 const client = new pg.Client({ connectionString: pgs.url });
 let source: PostgresCdcSource | undefined;
-let broker: BrokerProcess | undefined;
+let broker: ManagedBrokerProcess | undefined;
 let sink: MeasuringSink | undefined;
 let offsets: OffsetStore | undefined;
 try {

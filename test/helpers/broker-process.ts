@@ -1,22 +1,99 @@
 /**
- * A Sluice broker in its own process (`sluice broker`, run from source with tsx) over a temp
- * data directory, for tests and benchmarks that need the real path through TCP with the
- * broker's CPU apart from the caller's. `start()` resolves once the broker printed its
- * listening line; `stop()` sends SIGTERM (clean close) and removes the data directory.
- * `kill()` is a SIGKILL (crash) and `start()` again brings it back on the same port and data.
+ * A real `sluice broker` as a child process (src/cli/main.ts through tsx) on a data directory,
+ * for tests and benchmarks that want the broker on its own event loop, or want to kill it.
  *
- * Durability: the broker's default (`flush.ms=0`, fsync before every acknowledgement) unless
- * `flushMs` says otherwise. A process-exit hook SIGKILLs a broker a crashed caller forgot.
+ * `spawnSluiceBroker(dataDir, options)` resolves once the broker printed its `listening on
+ * HOST:PORT` line, with the port it bound (port 0 = any free port). Data topics use page-cache
+ * durability (`--flush-ms -1`, Kafka's default of no fsync): a kill -9 of the process loses
+ * nothing the kernel already has. The group initial rebalance delay is short (300 ms) so
+ * tests do not wait Kafka's 3 s for a group to form. stderr is kept (its last 20 kB) for
+ * failure messages. The caller stops the child (SIGTERM: clean, exit 0; SIGKILL: crash).
+ * `freePort()` finds a port to pin a broker to, so a restarted broker keeps its address.
+ *
+ * `startBrokerProcess(options)` wraps it in a lifecycle over a temp data directory and a fixed
+ * port: `kill()` (SIGKILL, a crash) and `start()` again bring it back on the same port and
+ * data; `stop()` is SIGTERM (clean close) and removes the data directory. Its durability is the
+ * broker's default (fsync before every acknowledgement) unless `flushMs` says otherwise. A
+ * process-exit hook SIGKILLs brokers a crashed caller forgot.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './postgres.js';
+import { freePort } from './net.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 export interface BrokerProcess {
+  child: ChildProcess;
+  port: number;
+  /** The last 20 kB the broker wrote on stderr. */
+  stderrTail(): string;
+}
+
+export interface BrokerProcessOptions {
+  /** 0 (default) = any free port. */
+  port?: number;
+  /** Port the broker advertises in metadata (a proxy in front of it); default its own. */
+  advertisedPort?: number;
+  /** Extra flags for `sluice broker`. */
+  args?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+}
+
+export async function spawnSluiceBroker(
+  dataDir: string,
+  options: BrokerProcessOptions = {},
+): Promise<BrokerProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'broker',
+      '--port',
+      String(options.port ?? 0),
+      ...(options.advertisedPort === undefined ? [] : ['--advertised-port', String(options.advertisedPort)]),
+      '--data-dir',
+      dataDir,
+      // data topics: page-cache durability keeps large runs short; __consumer_offsets and
+      // __transaction_state are always fsync'd before a commit is acknowledged.
+      '--flush-ms',
+      '-1',
+      ...(options.args ?? []),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        SLUICE_BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
+        SLUICE_LOG_LEVEL: 'error',
+        ...options.env,
+      },
+    },
+  );
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+    if (err.length > 20_000) err = err.slice(-10_000);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+      const m = /listening on [^:]+:(\d+)/.exec(out);
+      if (m !== null) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${err}`)));
+  });
+  return { child, port, stderrTail: () => err };
+}
+
+/** A broker process with a lifecycle (see the header); from startBrokerProcess. */
+export interface ManagedBrokerProcess {
   readonly bootstrap: string;
   readonly port: number;
   readonly dataDir: string;
@@ -37,67 +114,32 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export interface BrokerProcessOptions {
-  /** flush.ms of new topics (default: the broker's, 0 = fsync before every acknowledgement). */
+export interface ManagedBrokerOptions {
+  /** flush.ms of new topics (default 0: fsync before every acknowledgement, the broker's own). */
   flushMs?: number;
   /** The first consumer group join waits this long for more members (broker default 3000 ms). */
   groupInitialRebalanceDelayMs?: number;
 }
 
-export async function startBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+export async function startBrokerProcess(options: ManagedBrokerOptions = {}): Promise<ManagedBrokerProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-broker-'));
   const port = await freePort();
-  let child: ChildProcess | undefined;
+  let current: BrokerProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
-  let err = '';
   const start = async (): Promise<void> => {
-    const args = [
-      '--import',
-      'tsx',
-      join(ROOT, 'src/cli/main.ts'),
-      'broker',
-      '--port',
-      String(port),
-      '--data-dir',
-      dataDir,
-      ...(options.flushMs === undefined ? [] : ['--flush-ms', String(options.flushMs)]),
-    ];
-    const c = spawn(process.execPath, args, {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const b = await spawnSluiceBroker(dataDir, {
+      port,
+      // Later flags win: the broker's default durability unless asked otherwise.
+      args: ['--flush-ms', String(options.flushMs ?? 0)],
       env: {
-        ...process.env,
         SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn',
-        ...(options.groupInitialRebalanceDelayMs === undefined
-          ? {}
-          : { SLUICE_BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: String(options.groupInitialRebalanceDelayMs) }),
+        SLUICE_BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: String(options.groupInitialRebalanceDelayMs ?? 3000),
       },
     });
-    child = c;
-    live.add(c);
-    exited = new Promise((resolve) =>
-      c.once('exit', () => {
-        live.delete(c);
-        resolve();
-      }),
-    );
-    c.stderr?.on('data', (d: Buffer) => {
-      err = (err + d.toString()).slice(-4000);
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`broker did not listen within 30 s: ${err}`)), 30_000);
-      c.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('listening on')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      c.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`broker exited (${code}) before listening: ${err}`));
-      });
+    current = b;
+    live.add(b.child);
+    exited = once(b.child, 'exit').then(() => {
+      live.delete(b.child);
     });
   };
   await start();
@@ -107,15 +149,20 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
     dataDir,
     start,
     async kill() {
-      child?.kill('SIGKILL');
+      current?.child.kill('SIGKILL');
       await exited;
     },
     async stop() {
-      child?.kill('SIGTERM');
+      current?.child.kill('SIGTERM');
       await exited;
       rmSync(dataDir, { recursive: true, force: true });
     },
-    stderr: () => err,
-    pid: () => (child?.exitCode === null && child.signalCode === null ? child.pid : undefined),
+    stderr: () => current?.stderrTail() ?? '',
+    pid: () => {
+      const c = current?.child;
+      return c !== undefined && c.exitCode === null && c.signalCode === null ? c.pid : undefined;
+    },
   };
 }
+
+export { freePort };

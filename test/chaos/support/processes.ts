@@ -4,17 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
+import { freePort } from '../../helpers/net.js';
 
 /** Resolves with the first match of `pattern` in the child's stdout; rejects on exit or after `ms`. */
 export async function waitLine(
@@ -61,3 +51,4 @@ export async function kill(child: ChildProcess | null | undefined): Promise<bool
   await exited;
   return true;
 }
+export { freePort };

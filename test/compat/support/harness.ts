@@ -1,7 +1,7 @@
 /**
- * Compatibility-suite harness: a real `sluice broker` process (src/cli/main.ts through tsx, the
- * real log in a temporary directory, a random port) behind a small TCP proxy the test controls.
- * The broker advertises the proxy's port, so every client connection goes through the proxy;
+ * Compatibility-suite harness: a real `sluice broker` process (test/helpers/broker-process.ts:
+ * the real log in a temporary directory, a random port) behind a small TCP proxy the test
+ * controls. The broker advertises the proxy's port, so every client connection goes through the proxy;
  * `dropNextProduceResponse()` makes the proxy cut the connection instead of delivering the
  * next Produce response, which forces a real client to retry a batch the broker has already
  * written (the idempotent-producer check). `restart(signal)` stops the broker (SIGTERM: clean;
@@ -10,15 +10,13 @@
  * Also: deterministic record sets and a comparison that reports the first difference.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
+import { spawnSluiceBroker } from '../../helpers/broker-process.js';
 
 /** Splits a byte stream into Kafka frames (int32 size + payload). */
 class Frames {
@@ -118,60 +116,11 @@ export interface CompatBroker {
   close(): Promise<void>;
 }
 
-async function spawnBroker(
-  dataDir: string,
-  advertisedPort: number,
-): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'src/cli/main.ts'),
-      'broker',
-      '--port',
-      '0',
-      '--advertised-port',
-      String(advertisedPort),
-      '--data-dir',
-      dataDir,
-      // data topics: page-cache durability keeps 100k-record runs short; __consumer_offsets
-      // is always fsync'd before a commit is acknowledged (LogOffsetStore).
-      '--flush-ms',
-      '-1',
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        SLUICE_BROKER_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
-        SLUICE_LOG_LEVEL: 'error',
-      },
-    },
-  );
-  let err = '';
-  child.stderr?.on('data', (d) => {
-    err += d;
-    if (err.length > 20_000) err = err.slice(-10_000);
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const m = /listening on [^:]+:(\d+)/.exec(out);
-      if (m !== null) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${err}`)));
-  });
-  return { child, port };
-}
-
 export async function startCompatBroker(): Promise<CompatBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-compat-'));
   const proxy = new FaultProxy();
   await proxy.listen();
-  let b = await spawnBroker(dataDir, proxy.port);
+  let b = await spawnSluiceBroker(dataDir, { advertisedPort: proxy.port });
   proxy.target = b.port;
   const stop = async (signal: 'SIGTERM' | 'SIGKILL') => {
     if (b.child.exitCode !== null) return;
@@ -187,7 +136,7 @@ export async function startCompatBroker(): Promise<CompatBroker> {
     async restart(signal) {
       await stop(signal);
       proxy.cutAll();
-      b = await spawnBroker(dataDir, proxy.port);
+      b = await spawnSluiceBroker(dataDir, { advertisedPort: proxy.port });
       proxy.target = b.port;
     },
     async close() {

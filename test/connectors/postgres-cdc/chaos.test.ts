@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { type BrokerProcess, startBrokerProcess } from '../../helpers/broker-process.js';
+import { type ManagedBrokerProcess, startBrokerProcess } from '../../helpers/broker-process.js';
 import { readTopics } from '../../helpers/kafka-read.js';
 import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import {
@@ -50,7 +50,7 @@ interface Connector {
 
 describe('postgres-cdc chaos through the broker', { timeout: 200_000 }, () => {
   let pgs: TestPostgres;
-  let broker: BrokerProcess;
+  let broker: ManagedBrokerProcess;
   let child: ChildProcess | undefined;
   before(async () => {
     [pgs, broker] = await Promise.all([

@@ -1,0 +1,196 @@
+/**
+ * Stream applications on the kafka transport under kill -9, with real processes: a Sluice
+ * broker process (`sluice broker`, temp data dir), and `sluice run --bootstrap` instances of
+ * the windowed-aggregation app (support/windowed-app.ts: keyBy → tumbling window count+sum →
+ * JSON output, so the run crosses a repartition topic) over a 12-partition input of
+ * SLUICE_CHAOS_RECORDS records (default 500 000; 1 000 keys).
+ *
+ * The input is produced during the run at a steady rate (SLUICE_CHAOS_FEED_S seconds, default
+ * 40), so the kills land while records flow. Three instances (a, b, c; one stream thread
+ * each, instance ids fixed so restarts reuse their transactional ids) run throughout; at
+ * seeded random moments one of them is SIGKILLed and restarted, at least 10 times; a fourth
+ * instance (d) joins after the 3rd kill and leaves with SIGTERM after the 7th (exit 0). Most
+ * kills wait for progress since the previous one; about one in five comes right after a
+ * restart (start-up, restore, rebalance). Then
+ * the test waits until the group has committed all input and the output is quiet, reads the
+ * output read_committed with librdkafka and compares it with the oracle (the aggregation
+ * computed directly over the generated input):
+ *   - exactly_once: equal as multisets — nothing missing, duplicated, wrong or unexpected;
+ *   - at_least_once (SLUICE_CHAOS_ALOS_RECORDS, default 200 000): every oracle window present
+ *     with its value, no wrong or unexpected values; duplicates allowed, counted and printed.
+ * The seed (SLUICE_CHAOS_SEED to replay), the kill log, the diff summary and every instance's
+ * last output lines are printed when an assertion fails.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type BrokerProcess, spawnSluiceBroker } from '../helpers/broker-process.js';
+import { prng } from '../protocol/support/fuzz.js';
+import { AppInstance, ChaosLog, chaosSeed } from './support/app-process.js';
+import { ClusterProbe, produceRecords } from './support/kafka-io.js';
+import { runStreamChaos } from './support/stream-chaos.js';
+import {
+  diffWindowTotals,
+  generateInput,
+  oracle,
+  partitionsWithKeys,
+  type WindowTotal,
+  type WorkloadSpec,
+} from './support/window-workload.js';
+
+const here = new URL('.', import.meta.url).pathname;
+const APP = join(here, 'support/windowed-app.ts');
+const PARTITIONS = 12;
+const KEYS = 1000;
+const KILLS = 10;
+const EOS_RECORDS = Number(process.env.SLUICE_CHAOS_RECORDS ?? 500_000);
+const ALOS_RECORDS = Number(process.env.SLUICE_CHAOS_ALOS_RECORDS ?? 200_000);
+const FEED_S = Number(process.env.SLUICE_CHAOS_FEED_S ?? 40);
+
+describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () => {
+  let dir = '';
+  let broker: BrokerProcess | null = null;
+  let bootstrap = '';
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-stream-chaos-'));
+    broker = await spawnSluiceBroker(join(dir, 'broker'));
+    bootstrap = `127.0.0.1:${broker.port}`;
+  });
+
+  after(async () => {
+    if (broker !== null && broker.child.exitCode === null) {
+      broker.child.kill('SIGTERM');
+      await new Promise((r) => broker?.child.once('exit', r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function chaos(guarantee: 'exactly_once' | 'at_least_once', records: number) {
+    const seed = chaosSeed();
+    const log = new ChaosLog(seed);
+    process.stdout.write(`# ${guarantee}: seed ${seed}\n`);
+    const tag = guarantee === 'exactly_once' ? 'eos' : 'alos';
+    const input = `chaos-events-${tag}`;
+    const output = `chaos-window-totals-${tag}`;
+    const applicationId = `chaos-windows-${tag}`;
+    const spec: WorkloadSpec = { records, keys: KEYS, partitions: PARTITIONS, seed };
+    assert.equal(partitionsWithKeys(spec).size, PARTITIONS, 'every partition gets keys (and flush records)');
+    const probe = new ClusterProbe(bootstrap);
+    await probe.createTopic(input, PARTITIONS);
+    await probe.createTopic(output, PARTITIONS);
+    const instance = (name: string) =>
+      new AppInstance(name, {
+        app: APP,
+        args: [
+          '--bootstrap',
+          bootstrap,
+          '--application-id',
+          applicationId,
+          '--instance-id',
+          name,
+          '--guarantee',
+          guarantee,
+          '--threads',
+          '1',
+          '--commit-interval-ms',
+          '100',
+          '--metrics-interval-ms',
+          '2000',
+        ],
+        env: {
+          SLUICE_APP_INPUT: input,
+          SLUICE_APP_OUTPUT: output,
+          SLUICE_APP_PARTITIONS: String(PARTITIONS),
+        },
+      });
+    const instances = ['a', 'b', 'c'].map(instance);
+    const extra = instance('d');
+    const all = [...instances, extra];
+    const want = oracle(spec);
+    const total = records + KEYS;
+    const feed = produceRecords(bootstrap, input, generateInput(spec), { ratePerSec: total / FEED_S });
+    feed.catch(() => undefined); // awaited by the chaos loop; a failure surfaces there
+    const rng = prng(seed ^ 0x5eed);
+    const failMessage = (what: string) =>
+      `${what}\n${log}\n${all.map((i) => `${i.name} (${i.starts} starts):\n${i.tail()}`).join('\n')}`;
+    try {
+      const run = await runStreamChaos({
+        probe,
+        bootstrap,
+        applicationId,
+        inputTopic: input,
+        outputTopic: output,
+        outputPartitions: PARTITIONS,
+        inputRecords: total,
+        instances,
+        extra: { instance: extra, addAfterKill: 3, removeAfterKill: 7 },
+        kills: KILLS,
+        rng,
+        log,
+        feed,
+        killDelayMs: [200, 1500],
+        earlyKillChance: 0.2,
+        restartDelayMs: [0, 1000],
+        timeoutMs: 420_000,
+      }).catch((err: Error) => assert.fail(failMessage(`chaos run failed: ${err.message}`)));
+      const got = run.output.map((b) => JSON.parse(b.toString()) as WindowTotal);
+      const diff = diffWindowTotals(want, got);
+      process.stdout.write(`# ${guarantee}: ${diff.summary().split('\n')[0]}\n`);
+      process.stdout.write(
+        `# ${guarantee}: committed input at each kill: ${run.committedAtKill.join(', ')}\n`,
+      );
+      assert.equal(run.extraExitCode, 0, failMessage('the added instance left cleanly (SIGTERM → exit 0)'));
+      for (const [name, code] of run.exitCodes)
+        assert.equal(code, 0, failMessage(`${name}: SIGTERM → exit 0`));
+      const midRun = run.committedAtKill.filter((c) => c < total).length;
+      return { diff, failMessage, midRun, sideOutputs: run.sideOutputs };
+    } finally {
+      for (const i of all) await i.kill9();
+      await probe.close();
+    }
+  }
+
+  it(`exactly_once: ${EOS_RECORDS} records, 3 instances, ${KILLS} kill -9s, one instance added and removed: output equals the oracle exactly`, async () => {
+    const { diff, failMessage, midRun, sideOutputs } = await chaos('exactly_once', EOS_RECORDS);
+    assert.ok(
+      diff.missing.length === 0 &&
+        diff.duplicates === 0 &&
+        diff.wrong.length === 0 &&
+        diff.unexpected.length === 0,
+      failMessage(diff.summary()),
+    );
+    assert.equal(diff.received, diff.expected);
+    assert.deepEqual(
+      [...sideOutputs],
+      [
+        ['late-records', 0],
+        ['dead-letters', 0],
+      ],
+      failMessage('no late records, no dead letters'),
+    );
+    assert.ok(midRun >= KILLS, failMessage(`only ${midRun} kills landed before the input was committed`));
+  });
+
+  it(`at_least_once: ${ALOS_RECORDS} records, same chaos: no losses, duplicates counted`, async () => {
+    const { diff, failMessage, midRun, sideOutputs } = await chaos('at_least_once', ALOS_RECORDS);
+    process.stdout.write(
+      `# at_least_once: ${diff.duplicates} duplicate window results over ${diff.duplicated.length} windows\n`,
+    );
+    assert.equal(diff.missing.length, 0, failMessage(`no losses: ${diff.summary()}`));
+    assert.equal(diff.wrong.length, 0, failMessage(`every output value is correct: ${diff.summary()}`));
+    assert.equal(diff.unexpected.length, 0, failMessage(`no unexpected windows: ${diff.summary()}`));
+    assert.equal(diff.received, diff.expected + diff.duplicates);
+    assert.deepEqual(
+      [...sideOutputs],
+      [
+        ['late-records', 0],
+        ['dead-letters', 0],
+      ],
+      failMessage('no late records, no dead letters'),
+    );
+    assert.ok(midRun >= KILLS, failMessage(`only ${midRun} kills landed before the input was committed`));
+  });
+});
