@@ -102,6 +102,8 @@ export interface ThreadMetrics {
   revives: number;
   /** Full rejoins (fenced producer or generation, lost partitions, failures). */
   resets: number;
+  /** at_least_once: offset commits the group refused while rebalancing (retried by the next commit). */
+  commitsRefused: number;
   commitMsLast: number;
   commitMsMax: number;
   /** Time spent waiting for the producer's acknowledgements (backpressure from the log). */
@@ -174,6 +176,7 @@ export class StreamThread {
       aborts: 0,
       revives: 0,
       resets: 0,
+      commitsRefused: 0,
       commitMsLast: 0,
       commitMsMax: 0,
       blockedOnOutputMs: 0,
@@ -608,8 +611,8 @@ export class StreamThread {
         }
         await producer.commitTransaction();
         this.txnOpen = false;
-      } else if (offsets.length > 0) {
-        await consumer.commit(offsets);
+      } else if (offsets.length > 0 && !(await this.commitAtLeastOnce(consumer, offsets))) {
+        offsets.length = 0; // not committed: the next commit carries them again
       }
       for (const o of offsets) this.committed.set(`${o.topic}\0${o.partition}`, o.offset);
       this.metricsState.recordsOut += outCount;
@@ -635,6 +638,27 @@ export class StreamThread {
     this.metricsState.commitMsLast = ms;
     if (ms > this.metricsState.commitMsMax) this.metricsState.commitMsMax = ms;
     this.lastCommitAt = Date.now();
+  }
+
+  /**
+   * at_least_once: commits the consumed offsets after the outputs were flushed. A commit the
+   * group refuses because it is rebalancing (or this member's generation just moved on) loses
+   * nothing: the outputs are already acknowledged, so the thread keeps its tasks and the next
+   * commit carries these offsets again (offsets only grow). Partitions really taken away
+   * arrive through onRevoked / onLost. Treating the refusal as fatal would drop and rejoin —
+   * itself a rebalance, which makes the other members' commits fail: a rebalance storm.
+   * Returns whether the offsets were committed.
+   */
+  private async commitAtLeastOnce(consumer: GroupConsumer, offsets: TopicPartitionOffset[]): Promise<boolean> {
+    try {
+      await consumer.commit(offsets);
+      return true;
+    } catch (e) {
+      if (!isSluiceError(e) || (e.code !== 'PRODUCER_FENCED' && e.code !== 'REBALANCE_IN_PROGRESS')) throw e;
+      this.metricsState.commitsRefused++;
+      this.log.info({ err: e }, 'offset commit refused during a rebalance; the next commit carries the offsets');
+      return false;
+    }
   }
 
   /**
