@@ -77,10 +77,10 @@ function percentile(xs: number[], p: number): number {
 }
 
 /** CPU seconds (user + system, all threads) of a process, from /proc; with `children`, also its reaped children's. */
-function procCpu(pid: number | undefined, children = false): number {
+function procCpu(pid: number | undefined, children = false, thread?: number): number {
   if (pid === undefined) return 0;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}${thread === undefined ? '' : `/task/${thread}`}/stat`, 'utf8');
     // after "pid (comm) ": state is field 3; utime, stime, cutime, cstime are fields 14-17
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
@@ -109,11 +109,15 @@ function postgresCpu(dataDir: string): number {
   return procCpu(pm, true) + kids.reduce((a, k) => a + procCpu(k), 0);
 }
 
-/** CPU seconds used so far by this process (connector, incl. librdkafka's threads), the broker and Postgres. */
-function cpuNow(): { connector: number; broker: number; postgres: number } {
+/**
+ * CPU seconds used so far by this process (connector, incl. librdkafka's threads), by its
+ * main thread alone (the JavaScript: the connector's per-core ceiling), the broker and Postgres.
+ */
+function cpuNow(): { connector: number; connectorMain: number; broker: number; postgres: number } {
   const u = process.cpuUsage();
   return {
     connector: (u.user + u.system) / 1e6,
+    connectorMain: procCpu(process.pid, false, process.pid),
     broker: procCpu(broker?.pid()),
     postgres: postgresCpu(pgs.dataDir),
   };
@@ -131,6 +135,8 @@ function cpuSince(c0: ReturnType<typeof cpuNow>, rows: number) {
       ((c1.connector - c0.connector + c1.broker - c0.broker + c1.postgres - c0.postgres) * 1e6) / rows,
     ),
     connector_us_per_row: r(((c1.connector - c0.connector) * 1e6) / rows),
+    // the main thread alone (ticks of 10 ms: ±0.03 µs/row at 300 000 rows)
+    connector_main_us_per_row: r(((c1.connectorMain - c0.connectorMain) * 1e6) / rows),
   };
 }
 

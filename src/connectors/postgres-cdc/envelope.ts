@@ -509,6 +509,18 @@ export interface RecordEncoder {
   ): Buffer;
 }
 
+/**
+ * `buf.write(text, off)` (UTF-8) without its argument checks: Node's own `utf8Write`
+ * (what `write` calls after validating; ~5x its native work in the snapshot profile) when
+ * the runtime has it. The caller guarantees room: at most 3 bytes per UTF-16 unit.
+ */
+const nativeUtf8Write = (Buffer.prototype as { utf8Write?: (s: string, o: number, l: number) => number })
+  .utf8Write;
+const writeUtf8: (buf: Buffer, text: string, off: number) => number =
+  typeof nativeUtf8Write === 'function'
+    ? (buf, text, off) => nativeUtf8Write.call(buf, text, off, buf.length - off)
+    : (buf, text, off) => buf.write(text, off);
+
 export class JsonEncoder implements RecordEncoder {
   private readonly schemaText = new WeakMap<TableModel, { key: string; value: string }>();
 
@@ -581,11 +593,11 @@ export class JsonEncoder implements RecordEncoder {
       }
       let keyBuf: Buffer | null = null;
       if (key !== null) {
-        const n = buf.write(key, off);
+        const n = writeUtf8(buf, key, off);
         keyBuf = buf.subarray(off, off + n);
         off += n;
       }
-      const n = buf.write(value, off);
+      const n = writeUtf8(buf, value, off);
       out[i] = { key: keyBuf, value: buf.subarray(off, off + n) };
       off += n;
     }

@@ -121,15 +121,16 @@ export function bigintToBytes(v: bigint): Buffer {
 
 /** `bigintToBytes` for a safe integer, without BigInt arithmetic (the common case). */
 export function safeIntToBytes(v: number): Buffer {
-  const out: number[] = [];
-  let x = v;
-  for (;;) {
-    const byte = ((x % 256) + 256) % 256;
-    out.push(byte);
-    x = Math.floor(x / 256);
-    if ((x === 0 && (byte & 0x80) === 0) || (x === -1 && (byte & 0x80) !== 0)) break;
+  // the fewest bytes n with -2^(8n-1) <= v < 2^(8n-1), then big-endian two's complement
+  let n = 1;
+  for (let x = v; x >= 128 || x < -128; x = Math.floor(x / 256)) n++;
+  const out = Buffer.allocUnsafe(n);
+  let y = v;
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = ((y % 256) + 256) % 256;
+    y = Math.floor(y / 256);
   }
-  return Buffer.from(out.reverse());
+  return out;
 }
 
 const PLAIN_DECIMAL = /^(-?)(\d*)(?:\.(\d*))?$/;
@@ -137,11 +138,33 @@ const PLAIN_DECIMAL = /^(-?)(\d*)(?:\.(\d*))?$/;
 /** Decimal text → Kafka Connect Decimal bytes at `scale`. */
 export function decimalBytes(text: string, scale: number): Buffer {
   if (text.length <= 15) {
+    // Snapshot hot path: digits scanned by hand (no regex, no string building); any text
+    // it does not take (no digit, a second '.', more fraction digits than the scale) goes
+    // the general way below.
+    let i = text.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+    const neg = i === 1;
+    let v = 0;
+    let frac = -1;
+    let digits = 0;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 46 /* . */ && frac < 0) frac = 0;
+      else if (c >= 48 && c <= 57) {
+        v = v * 10 + (c - 48);
+        digits++;
+        if (frac >= 0) frac++;
+      } else break;
+    }
+    const f = frac < 0 ? 0 : frac;
+    if (i === text.length && digits > 0 && f <= scale) {
+      v *= 10 ** (scale - f);
+      if (Number.isSafeInteger(v)) return safeIntToBytes(neg && v !== 0 ? -v : v);
+    }
     const m = PLAIN_DECIMAL.exec(text);
-    const frac = m?.[3] ?? '';
-    if (m !== null && frac.length <= scale) {
-      const v = Number(`${m[1]}${m[2]}${frac}${'0'.repeat(scale - frac.length)}`);
-      if (Number.isSafeInteger(v)) return safeIntToBytes(v === 0 ? 0 : v);
+    const fr = m?.[3] ?? '';
+    if (m !== null && fr.length <= scale) {
+      const w = Number(`${m[1]}${m[2]}${fr}${'0'.repeat(scale - fr.length)}`);
+      if (Number.isSafeInteger(w)) return safeIntToBytes(w === 0 ? 0 : w);
     }
   }
   return bigintToBytes(unscaled(text, scale));

@@ -67,6 +67,43 @@ describe('postgres-cdc type conversions', () => {
       ),
     );
     assert.equal(unscaled('1e3', 0), 1000n);
+    // decimalBytes' hand-scanned fast path (short texts) against the general BigInt path,
+    // at the edges: -0, '.5', '5.', leading zeros, more fraction digits than the scale (half
+    // up), unscaled values near 2^53 and across byte-length boundaries (±128, ±32768, …).
+    const edges = fc.oneof(
+      fc
+        .integer({ min: 0, max: 52 })
+        .chain((e) => fc.integer({ min: -2, max: 2 }).map((d) => String(2 ** e + d))),
+      fc.constantFrom(
+        '0',
+        '-0',
+        '-0.00',
+        '.5',
+        '5.',
+        '-.5',
+        '007.10',
+        '9007199254740991',
+        '9007199254740993',
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          edges,
+          fc.stringMatching(/^-?\d{1,9}(\.\d{0,7})?$/),
+          fc.stringMatching(/^-?\d{0,7}\.\d{1,7}$/),
+        ),
+        fc.integer({ min: 0, max: 9 }),
+        (text, scale) => {
+          assert.deepEqual(
+            decimalBytes(text, scale),
+            bigintToBytes(unscaled(text, scale)),
+            `${text} @ ${scale}`,
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('LSN text round-trips', () => {
