@@ -649,14 +649,20 @@ export class StreamThread {
    * itself a rebalance, which makes the other members' commits fail: a rebalance storm.
    * Returns whether the offsets were committed.
    */
-  private async commitAtLeastOnce(consumer: GroupConsumer, offsets: TopicPartitionOffset[]): Promise<boolean> {
+  private async commitAtLeastOnce(
+    consumer: GroupConsumer,
+    offsets: TopicPartitionOffset[],
+  ): Promise<boolean> {
     try {
       await consumer.commit(offsets);
       return true;
     } catch (e) {
       if (!isSluiceError(e) || (e.code !== 'PRODUCER_FENCED' && e.code !== 'REBALANCE_IN_PROGRESS')) throw e;
       this.metricsState.commitsRefused++;
-      this.log.info({ err: e }, 'offset commit refused during a rebalance; the next commit carries the offsets');
+      this.log.info(
+        { err: e },
+        'offset commit refused during a rebalance; the next commit carries the offsets',
+      );
       return false;
     }
   }
