@@ -224,6 +224,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, "implementation", name);
   }
 #else
+  (void)env;
   (void)x_pow_mod_p;
   (void)read_index;
 #endif
