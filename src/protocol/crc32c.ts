@@ -19,7 +19,8 @@
  *     ~4-6 GB/s on 64 KiB here.
  *   - 'js': the slice-by-16 code below, everywhere.
  * A missing or failing addon (no compiler at install, another CPU) just drops to the next one.
- * SLUICE_CRC32C=<name> selects an available one (js rules native code out).
+ * SLUICE_CRC32C=<name> selects an available one (js keeps native code off the CRC path; the addons
+ * are still loaded and checked).
  * `crc32cImplementation` says which one is active. Pure functions; the only state is the tables.
  */
 import { createRequire } from 'node:module';
