@@ -35,7 +35,15 @@ export {
   encodeConsumerAssignment,
   encodeConsumerSubscription,
 } from './consumer-protocol.js';
-export { crc32c, crc32cImplementation, crc32cJs } from './crc32c.js';
+export {
+  CRC32C_IMPLEMENTATIONS,
+  type Crc32cFunction,
+  type Crc32cImplementation,
+  crc32c,
+  crc32cImplementation,
+  crc32cImplementations,
+  crc32cJs,
+} from './crc32c.js';
 export {
   ErrorCode,
   KAFKA_ERRORS,
