@@ -210,7 +210,10 @@ describe('golden: admin, idempotent and transactional requests of real clients',
     );
     await attempt('deleteTopics', () => admin.deleteTopics({ topics: ['a'], timeout: 1000 }));
     await attempt('listGroups', () => admin.listGroups({ timeout: 1000 }));
-    await attempt('describeGroups', () => admin.describeGroups(['g'], { timeout: 1000 }));
+    // Not describeGroups: on the responder's all-defaults answer the binding occasionally
+    // crashes the test process (SIGSEGV: a NULL string from librdkafka's group description
+    // reaches strlen; seen 4 times in ~40 loaded runs). Its DescribeGroups request is covered by
+    // kafkajs above and, against the real broker, by test/cli's `groups describe`.
     await attempt('deleteGroups', () => admin.deleteGroups(['g'], { timeout: 1000 }));
     await attempt('fetchOffsets', () =>
       admin.fetchOffsets({ groupId: 'g', topics: ['golden'], timeout: 1000 }),
