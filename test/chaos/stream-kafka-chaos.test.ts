@@ -199,14 +199,14 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
       failMessage(`every output is the oracle's value or an over-count by replayed input: ${diff.summary()}`),
     );
     assert.equal(diff.unexpected.length, 0, failMessage(`no unexpected windows: ${diff.summary()}`));
-    assert.deepEqual(
-      [...sideOutputs],
-      [
-        ['late-records', 0],
-        ['dead-letters', 0],
-      ],
-      failMessage('no late records, no dead letters'),
+    // Replayed records can also fall behind the watermark the changelog restored (it is ahead
+    // of the committed offsets too) and go to the late side output: they were counted before
+    // the crash, which the window check above proves (no window under its oracle count).
+    const side = new Map(sideOutputs);
+    process.stdout.write(
+      `# at_least_once: ${side.get('late-records')} replayed records went to late-records\n`,
     );
+    assert.equal(side.get('dead-letters'), 0, failMessage('no dead letters'));
     assert.ok(midRun >= KILLS, failMessage(`only ${midRun} kills landed before the input was committed`));
   });
 });
