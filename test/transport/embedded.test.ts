@@ -73,6 +73,43 @@ describe('embedded transport specifics', { timeout: 120_000 }, () => {
     assert.ok(([...ids][0] as number) >= 0);
   });
 
+  it('one send larger than a batch may hold is split into batches of at most 1 MiB, in order', async () => {
+    await t.admin.ensureTopics([{ topic: 'big-send', partitions: 1 }]);
+    const producer = t.producer({ lingerMs: 0 });
+    await producer.connect();
+    const value = Buffer.alloc(1024, 7);
+    const n = 3000; // ~3 MiB in one call: one batch would exceed max.message.bytes (1 MiB)
+    await producer.send(
+      'big-send',
+      0,
+      Array.from({ length: n }, (_, i) => ({ key: Buffer.from(String(i)), value })),
+    );
+    await producer.close();
+    const sizes: number[] = [];
+    let offset = 0;
+    let next = 0;
+    while (offset < n) {
+      const [r] = await b.broker.cluster.fetch(
+        [{ topic: 'big-send', partition: 0, fetchOffset: offset, partitionMaxBytes: 4 << 20 }],
+        { maxWaitMs: 0, minBytes: 1, maxBytes: 4 << 20, isolationLevel: 0 },
+      );
+      const buf = r?.records as Buffer;
+      assert.ok(buf.length > 0, `records at offset ${offset}`);
+      for (let pos = 0; pos < buf.length; ) {
+        const h = readBatchHeader(buf, pos);
+        assert.equal(h.baseOffset, next, 'batches follow each other');
+        assert.equal(h.baseSequence, next, 'sequences follow the records');
+        sizes.push(h.size);
+        next = h.lastOffset + 1;
+        pos += h.size;
+      }
+      offset = next;
+    }
+    assert.equal(next, n);
+    assert.ok(sizes.length >= 3, `split into ${sizes.length} batches`);
+    for (const size of sizes) assert.ok(size <= 1_048_576 + 1024, `batch of ${size} bytes`);
+  });
+
   it('a member the coordinator dropped reports its partitions lost and rejoins', async () => {
     await t.admin.ensureTopics([{ topic: 'kicked', partitions: 2 }]);
     const events: string[] = [];

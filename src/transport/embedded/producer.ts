@@ -165,8 +165,6 @@ export class EmbeddedProducer implements Producer {
     }
     if (records.length === 0) return Promise.resolve();
     const timestamp = Date.now();
-    let bytes = 0;
-    for (const r of records) bytes += sizeOf(r);
     const k = tpKey({ topic, partition });
     let q = this.queues.get(k);
     if (q === undefined) {
@@ -174,14 +172,36 @@ export class EmbeddedProducer implements Producer {
       this.queues.set(k, q);
     }
     const pq = q;
-    const p = new Promise<void>((resolve, reject) => {
-      pq.queue.push({ records, timestamp, bytes, resolve, reject });
-    });
-    pq.queuedBytes += bytes;
+    // One call may carry more than a batch may hold (a commit interval's output, say): it is
+    // queued in pieces of at most MAX_BATCH_BYTES, so no batch exceeds the broker's
+    // max.message.bytes (1 MiB by default) unless a single record does.
+    const pieces: Promise<void>[] = [];
+    const queue = (part: readonly OutgoingRecord[], bytes: number): void => {
+      pieces.push(
+        new Promise<void>((resolve, reject) => {
+          pq.queue.push({ records: part, timestamp, bytes, resolve, reject });
+        }),
+      );
+      pq.queuedBytes += bytes;
+    };
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const b = sizeOf(records[i] as OutgoingRecord);
+      if (bytes > 0 && bytes + b > MAX_BATCH_BYTES) {
+        queue(records.slice(start, i), bytes);
+        start = i;
+        bytes = 0;
+      }
+      bytes += b;
+    }
+    queue(start === 0 ? records : records.slice(start), bytes);
     if (pq.queuedBytes >= MAX_BATCH_BYTES || this.lingerMs <= 0) this.drain(pq);
     else if (pq.linger === null) {
       pq.linger = setTimeout(() => this.drain(pq), this.lingerMs);
     }
+    const p = pieces.length === 1 ? (pieces[0] as Promise<void>) : Promise.all(pieces).then(() => undefined);
+    for (const x of pieces) x.catch(() => undefined);
     p.catch(() => undefined);
     return p;
   }
