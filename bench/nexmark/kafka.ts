@@ -1,0 +1,74 @@
+/**
+ * Nexmark queries as stream applications on a topic (issue #10's Kafka-sourced variant), beside
+ * two same-run baselines. A Broker runs in this process (temporary directory, port 0); the
+ * generator writes BENCH_EVENTS events (default 1 000 000) into `nexmark` (BENCH_PARTITIONS,
+ * default 2) through the codec; then per query (BENCH_QUERIES, default q0,q1,q2,q5,q7) the query
+ * runs as a StreamApp on StreamRuntime over the embedded transport (exactly_once, one stream
+ * thread; BENCH_GUARANTEE=at_least_once to change) until its committed offsets reach the end of
+ * the input and its output stops growing (bench/nexmark/kafka-sourced.ts).
+ *
+ * Prints one JSON object per query: events, seconds, events/s, output records; `inProcess` =
+ * the same query by runNexmark (bench/nexmark/run.ts's runner: generator as the source, one
+ * thread, no broker) on the same events in this run; `rawConsume` = one read of the whole
+ * topic with a PartitionReader (read_committed) in this run. Ratios are Kafka / baseline.
+ * Windowed queries (q5, q7): the topic has no end-of-input, so the windows after the last
+ * watermark stay open and the Kafka output has fewer records than the in-process one.
+ *
+ *   BENCH_EVENTS=1000000 node --import tsx bench/nexmark/kafka.ts
+ */
+import { runNexmark } from '../../src/connectors/index.js';
+import { INPUT, produceNexmark, readTopic, runKafkaQuery, startNexmarkBroker } from './kafka-sourced.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 2);
+const QUERY_LIST = (process.env.BENCH_QUERIES ?? 'q0,q1,q2,q5,q7').split(',').filter((q) => q !== '');
+const GUARANTEE = process.env.BENCH_GUARANTEE === 'at_least_once' ? 'at_least_once' : 'exactly_once';
+const config = { seed: 1, firstEventRate: 10_000_000 };
+
+const nb = await startNexmarkBroker();
+try {
+  const produceSeconds = await produceNexmark(nb.transport, EVENTS, PARTITIONS, config);
+  console.log(
+    JSON.stringify({
+      produce: { events: EVENTS, partitions: PARTITIONS, seconds: Number(produceSeconds.toFixed(3)) },
+    }),
+  );
+  for (const query of QUERY_LIST) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const raw = await readTopic(nb.transport, INPUT, PARTITIONS);
+    const rawRate = Math.round(raw.records / raw.seconds);
+    const kafka = await runKafkaQuery(nb.transport, query, {
+      events: EVENTS,
+      partitions: PARTITIONS,
+      config,
+      guarantee: GUARANTEE,
+    });
+    const inProcess = await runNexmark(query, { events: EVENTS, config });
+    console.log(
+      JSON.stringify({
+        query,
+        source: 'kafka (embedded transport)',
+        guarantee: GUARANTEE,
+        events: kafka.events,
+        partitions: PARTITIONS,
+        seconds: kafka.seconds,
+        eventsPerSecond: kafka.eventsPerSecond,
+        outputs: kafka.outputs,
+        inProcess: {
+          seconds: inProcess.seconds,
+          eventsPerSecond: inProcess.eventsPerSecondPerCore,
+          outputs: inProcess.outputs,
+        },
+        rawConsume: {
+          records: raw.records,
+          seconds: Number(raw.seconds.toFixed(3)),
+          recordsPerSecond: rawRate,
+        },
+        ratioToInProcess: Number((kafka.eventsPerSecond / inProcess.eventsPerSecondPerCore).toFixed(3)),
+        ratioToRawConsume: Number((kafka.eventsPerSecond / rawRate).toFixed(3)),
+      }),
+    );
+  }
+} finally {
+  await nb.close();
+}
