@@ -176,11 +176,15 @@ export async function runKafkaQuery(
     config: NexmarkConfig;
     guarantee?: 'exactly_once' | 'at_least_once';
     collect?: boolean;
+    /** Default `nexmark-kafka-<query>`; a repeat needs a fresh one (the group's offsets). */
+    applicationId?: string;
   },
 ): Promise<KafkaQueryResult> {
   const build = QUERIES[query];
   if (build === undefined) throw new RangeError(`unknown query '${query}'`);
-  const app = new StreamApp(`nexmark-kafka-${query}`, { maxFutureMs: Number.MAX_SAFE_INTEGER });
+  const app = new StreamApp(options.applicationId ?? `nexmark-kafka-${query}`, {
+    maxFutureMs: Number.MAX_SAFE_INTEGER,
+  });
   build(app, { watermark: nexmarkWatermark(new NexmarkGenerator(options.config)), serde: nexmarkSerde });
   const admin = transport.admin;
   // Output partitions: the topic exists after an earlier query, else the runtime creates it.

@@ -7,6 +7,10 @@
  * thread; BENCH_GUARANTEE=at_least_once to change) until its committed offsets reach the end of
  * the input and its output stops growing (bench/nexmark/kafka-sourced.ts).
  *
+ * BENCH_REPS (default 3) interleaved repetitions per query (raw read, Kafka run, in-process
+ * run), each Kafka run with its own application id; medians reported. BENCH_RATE = the
+ * generator's firstEventRate (default 10 000 000, as bench/nexmark/run.ts; 10 000 lets the
+ * windows of q5/q7 fire throughout the run).
  * Prints one JSON object per query: events, seconds, events/s, output records; `inProcess` =
  * the same query by runNexmark (bench/nexmark/run.ts's runner: generator as the source, one
  * thread, no broker) on the same events in this run; `rawConsume` = one read of the whole
@@ -23,7 +27,10 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 2);
 const QUERY_LIST = (process.env.BENCH_QUERIES ?? 'q0,q1,q2,q5,q7').split(',').filter((q) => q !== '');
 const GUARANTEE = process.env.BENCH_GUARANTEE === 'at_least_once' ? 'at_least_once' : 'exactly_once';
-const config = { seed: 1, firstEventRate: 10_000_000 };
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const RATE = Number(process.env.BENCH_RATE ?? 10_000_000);
+const config = { seed: 1, firstEventRate: RATE };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 const nb = await startNexmarkBroker();
 try {
@@ -34,38 +41,47 @@ try {
     }),
   );
   for (const query of QUERY_LIST) {
-    (globalThis as { gc?: () => void }).gc?.();
-    const raw = await readTopic(nb.transport, INPUT, PARTITIONS);
-    const rawRate = Math.round(raw.records / raw.seconds);
-    const kafka = await runKafkaQuery(nb.transport, query, {
-      events: EVENTS,
-      partitions: PARTITIONS,
-      config,
-      guarantee: GUARANTEE,
-    });
-    const inProcess = await runNexmark(query, { events: EVENTS, config });
+    const kafka: Awaited<ReturnType<typeof runKafkaQuery>>[] = [];
+    const local: Awaited<ReturnType<typeof runNexmark>>[] = [];
+    const raw: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      (globalThis as { gc?: () => void }).gc?.();
+      const r = await readTopic(nb.transport, INPUT, PARTITIONS);
+      raw.push(Math.round(r.records / r.seconds));
+      kafka.push(
+        await runKafkaQuery(nb.transport, query, {
+          events: EVENTS,
+          partitions: PARTITIONS,
+          config,
+          guarantee: GUARANTEE,
+          applicationId: `nexmark-kafka-${query}-r${rep}`,
+        }),
+      );
+      local.push(await runNexmark(query, { events: EVENTS, config }));
+    }
+    const k = median(kafka.map((r) => r.eventsPerSecond));
+    const l = median(local.map((r) => r.eventsPerSecondPerCore));
+    const rc = median(raw);
     console.log(
       JSON.stringify({
         query,
-        source: 'kafka (embedded transport)',
+        source: 'kafka (embedded transport, 1 stream thread)',
         guarantee: GUARANTEE,
-        events: kafka.events,
+        events: EVENTS,
+        firstEventRate: RATE,
         partitions: PARTITIONS,
-        seconds: kafka.seconds,
-        eventsPerSecond: kafka.eventsPerSecond,
-        outputs: kafka.outputs,
+        reps: REPS,
+        seconds: kafka.map((r) => r.seconds),
+        eventsPerSecond: k,
+        outputs: kafka.map((r) => r.outputs),
         inProcess: {
-          seconds: inProcess.seconds,
-          eventsPerSecond: inProcess.eventsPerSecondPerCore,
-          outputs: inProcess.outputs,
+          eventsPerSecond: l,
+          perRep: local.map((r) => r.eventsPerSecondPerCore),
+          outputs: local[0]?.outputs,
         },
-        rawConsume: {
-          records: raw.records,
-          seconds: Number(raw.seconds.toFixed(3)),
-          recordsPerSecond: rawRate,
-        },
-        ratioToInProcess: Number((kafka.eventsPerSecond / inProcess.eventsPerSecondPerCore).toFixed(3)),
-        ratioToRawConsume: Number((kafka.eventsPerSecond / rawRate).toFixed(3)),
+        rawConsume: { recordsPerSecond: rc, perRep: raw },
+        ratioToInProcess: Number((k / l).toFixed(3)),
+        ratioToRawConsume: Number((k / rc).toFixed(3)),
       }),
     );
   }
