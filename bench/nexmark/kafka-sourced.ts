@@ -13,8 +13,9 @@
  *   - runKafkaQuery: the query built on a StreamApp with the codec as the input's serde, run by
  *     StreamRuntime (one stream thread) until the group's committed offsets reach the input's
  *     end, then the output (`out`) read read_committed from where it ended before this query.
- *     With exactly_once the output is committed with the input offsets, so once the offsets are
- *     at the end the output is final (checked: the output's end offsets do not move for 300 ms).
+ *     With exactly_once the output is committed with the offsets of the sub-topology writing
+ *     it; the run is over when the offsets on the repartition topics (if any) and the output's
+ *     end offsets have not moved for 500 ms (the end time is the last move seen).
  *
  * Windowed queries: a topic has no end-of-input, so windows after the last watermark stay open
  * (the in-process runner flushes them at the end); their outputs are the windows that closed.
@@ -209,14 +210,31 @@ export async function runKafkaQuery(
       await sleep(20);
     }
     seconds = (performance.now() - t0) / 1000;
-    // The output is committed with the offsets; make sure it has stopped growing.
-    const outPartitions = (await admin.describeTopics([OUTPUT])).get(OUTPUT) ?? 0;
-    let last = JSON.stringify(await endOffsets(transport, OUTPUT, outPartitions));
-    for (;;) {
-      await sleep(300);
-      const now = JSON.stringify(await endOffsets(transport, OUTPUT, outPartitions));
-      if (now === last) break;
-      last = now;
+    // Downstream sub-topologies (behind repartition topics) may still be working, and the
+    // output is committed with their offsets: wait until the group's offsets on the
+    // repartition topics and the output's end offsets stay put for 500 ms; a change after the
+    // input was done moves the end time to when it was seen.
+    const prefix = `${runtime.applicationId}-`;
+    const internal = ((await admin.listTopics?.()) ?? []).filter(
+      (t) => t.startsWith(prefix) && t.endsWith('-repartition'),
+    );
+    const counts = await admin.describeTopics([...internal, OUTPUT]);
+    const internalPartitions = internal.flatMap((t) => partitionsOf(t, counts.get(t) ?? 0));
+    const snapshot = async () =>
+      JSON.stringify([
+        await admin.committedOffsets(runtime.applicationId, internalPartitions),
+        await endOffsets(transport, OUTPUT, counts.get(OUTPUT) ?? 0),
+      ]);
+    let last = await snapshot();
+    let stableSince = performance.now();
+    while (performance.now() - stableSince < 500) {
+      await sleep(50);
+      const now = await snapshot();
+      if (now !== last) {
+        last = now;
+        stableSince = performance.now();
+        seconds = (stableSince - t0) / 1000;
+      }
     }
   } finally {
     await runtime.close();
