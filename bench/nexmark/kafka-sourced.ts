@@ -3,7 +3,7 @@
  * helpers bench/nexmark/kafka.ts and test/bench/nexmark/kafka-sourced.test.ts share.
  *
  *   - startNexmarkBroker: a Broker in this process (port 0, a temporary data directory, initial
- *     rebalance delay 0, max.message.bytes 64 MiB: see below) and the embedded transport on it
+ *     rebalance delay 0, max.message.bytes 64 MiB and retention.ms −1: see below) and the embedded transport on it
  *     (`sluice run --embedded`'s setup).
  *   - produceNexmark: the generator into a topic through the connectors' codec (encodeEvent:
  *     key = auction/id as text, JSON value, timestamp = event time), partitioned with Kafka's
@@ -65,6 +65,9 @@ export async function startNexmarkBroker(): Promise<NexmarkBroker> {
     // batch per partition, which for q5 at full speed exceeds the 1 MiB default (MESSAGE_TOO_LARGE,
     // and the thread rebuilds its tasks forever): allow 64 MiB batches on this bench's topics.
     config.topicDefaults['max.message.bytes'] = 64 * 1024 * 1024;
+    // Records carry the generator's event times (2023 by default): 7-day time retention would
+    // delete the output (created by the runtime) while the bench reads it.
+    config.topicDefaults['retention.ms'] = -1;
     broker = await Broker.start(config);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
