@@ -73,3 +73,6 @@ export function decodeEvent(bytes: Uint8Array): NexmarkEvent {
       throw new TypeError(`not a Nexmark event: event_type ${String(o.event_type)}`);
   }
 }
+
+/** decodeEvent as a stream input's value deserializer (a topic written with encodeEvent). */
+export const nexmarkSerde = { deserialize: decodeEvent } as const;

@@ -43,12 +43,21 @@ import {
 export interface QueryContext {
   /** Watermark strategy of the input (from the generator's out-of-order bound). */
   readonly watermark: WatermarkStrategy;
+  /**
+   * Deserializer of the input's values when it is a topic (bench/nexmark/kafka.ts: the codec's
+   * JSON, `nexmarkSerde`); absent in process, where the values are NexmarkEvent objects.
+   */
+  readonly serde?: { deserialize(bytes: Uint8Array): NexmarkEvent };
 }
 
 export type QueryBuilder = (app: StreamApp, ctx: QueryContext) => SinkHandle<unknown, unknown>;
 
 function events(app: StreamApp, ctx: QueryContext): Stream<NexmarkEvent> {
-  return app.stream<NexmarkEvent>('nexmark', { timestamp: (e) => e.dateTime, watermark: ctx.watermark });
+  return app.stream<NexmarkEvent>('nexmark', {
+    timestamp: (e) => e.dateTime,
+    watermark: ctx.watermark,
+    ...(ctx.serde === undefined ? {} : { serde: ctx.serde }),
+  });
 }
 
 function bids(app: StreamApp, ctx: QueryContext): Stream<Bid> {
