@@ -7,7 +7,7 @@
  * `sluice run --embedded --data-dir D` runs the broker and the app together on a single
  * machine — and the failure that matters is that whole process dying. So:
  *   1. load: `sluice broker` on D (its own process), create the 12-partition input and the
- *      output topic, produce SLUICE_CHAOS_EMBEDDED_RECORDS records (default 300 000, 1 000
+ *      output topic, produce SLUICE_CHAOS_EMBEDDED_RECORDS records (default 500 000, 1 000
  *      keys) with librdkafka, stop the broker with SIGTERM (exit 0);
  *   2. run `sluice run --embedded --data-dir D --port P` (two stream threads, exactly_once)
  *      and SIGKILL the whole process at least 10 times at seeded random moments — most after
@@ -49,7 +49,7 @@ const APP = join(here, 'support/windowed-app.ts');
 const PARTITIONS = 12;
 const KEYS = 1000;
 const KILLS = 10;
-const RECORDS = Number(process.env.SLUICE_CHAOS_EMBEDDED_RECORDS ?? 300_000);
+const RECORDS = Number(process.env.SLUICE_CHAOS_EMBEDDED_RECORDS ?? 500_000);
 
 describe('stream app chaos: embedded transport (broker and app in one process)', { timeout: 300_000 }, () => {
   it(`exactly_once: ${RECORDS} records, ${KILLS} kill -9s of the whole deployment: output equals the oracle exactly`, async () => {
