@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PartitionLog } from '../src/log/index.js';
 import { encodeRecordBatch } from '../src/protocol/index.js';
+import { quantile, round } from './support/stats.js';
 
 const require = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: the native client's objects, loosely typed here
@@ -83,12 +84,6 @@ async function startBroker(): Promise<{ child: ChildProcess; bootstrap: string }
   });
   return { child, bootstrap: `127.0.0.1:${port}` };
 }
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
-
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function connected(client: Native): Promise<void> {
   await new Promise<void>((resolve, reject) =>
@@ -314,9 +309,9 @@ async function latency(bootstrap: string, topic: string, rate: number, brokerPid
     sent,
     received,
     achievedRate: Math.round(sent / LAT_S),
-    p50ms: round(percentile(sorted, 0.5), 2),
-    p99ms: round(percentile(sorted, 0.99), 2),
-    p999ms: round(percentile(sorted, 0.999), 2),
+    p50ms: round(quantile(sorted, 0.5), 2),
+    p99ms: round(quantile(sorted, 0.99), 2),
+    p999ms: round(quantile(sorted, 0.999), 2),
     /** Cores used during the measured window (the client process includes librdkafka's threads). */
     cpuCores,
     /** Lateness of an idle process's 1 ms timer during the measured window: machine contention. */

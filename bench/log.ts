@@ -26,6 +26,7 @@ import {
   readBatchHeader,
   validateBatches,
 } from '../src/protocol/index.js';
+import { quantile } from './support/stats.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = Number(process.env.BENCH_MB ?? 128) * MiB;
@@ -37,11 +38,6 @@ const READ_CHUNK = MiB;
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
 }
 
 /** ~64 KiB batches of `recordSize`-byte values; `distinct` templates, cycled. */
@@ -220,7 +216,7 @@ async function appendReadWorkload(recordSize: number) {
   const rawWriteSec = median(reps.map((x) => x.rawWriteSec));
   const readSec = median(reps.map((x) => x.readSec));
   const rawReadSec = median(reps.map((x) => x.rawReadSec));
-  const calls = reps.flatMap((x) => x.callMicros);
+  const callsSorted = reps.flatMap((x) => x.callMicros).sort((a, b) => a - b);
   const mb = bytes / MiB;
   return {
     recordBytes: recordSize,
@@ -243,7 +239,7 @@ async function appendReadWorkload(recordSize: number) {
       cpuSeconds: round(median(reps.map((x) => x.appendCpuSec))),
       baselineRawWriteCpuSeconds: round(median(reps.map((x) => x.rawWriteCpuSec))),
       cpuRatio: round(median(reps.map((x) => x.rawWriteCpuSec / x.appendCpuSec))),
-      appendCallMicros: { p50: round(percentile(calls, 50)), p99: round(percentile(calls, 99)) },
+      appendCallMicros: { p50: round(quantile(callsSorted, 0.5)), p99: round(quantile(callsSorted, 0.99)) },
       perRep: reps.map((x) => ({ log: round(mb / x.appendSec), raw: round(mb / x.rawWriteSec) })),
     },
     read: {
