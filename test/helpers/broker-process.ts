@@ -18,7 +18,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './net.js';
@@ -40,6 +40,8 @@ export interface BrokerProcessOptions {
   /** Extra flags for `sluice broker`. */
   args?: readonly string[];
   env?: Readonly<Record<string, string>>;
+  /** Appends everything the broker writes (stdout and stderr) to this file (debugging). */
+  logFile?: string;
 }
 
 export async function spawnSluiceBroker(
@@ -75,6 +77,11 @@ export async function spawnSluiceBroker(
       },
     },
   );
+  if (options.logFile !== undefined) {
+    const file = options.logFile;
+    child.stdout?.on('data', (d) => appendFileSync(file, d));
+    child.stderr?.on('data', (d) => appendFileSync(file, d));
+  }
   let err = '';
   child.stderr?.on('data', (d) => {
     err += d;

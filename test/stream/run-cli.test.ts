@@ -1,7 +1,8 @@
 /**
  * `sluice run`: clear errors for a missing file, a file without a StreamApp, mismatched
  * co-partitioned inputs and an unreachable bootstrap; a running app (a real process against a
- * Sluice broker over TCP) logs readiness and shuts down cleanly on SIGTERM with exit 0.
+ * Sluice broker over TCP) logs readiness and shuts down cleanly on SIGTERM with exit 0, also
+ * when the SIGTERM arrives while the application file is still loading.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -72,6 +73,27 @@ describe('sluice run', () => {
     );
     assert.equal(r.code, EXIT_FAILURE, r.err);
     assert.match(r.err, /127\.0\.0\.1:1|NETWORK|TIMEOUT/);
+  });
+
+  it('SIGTERM while the application is still loading: no start, exit 0', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'run', `${FIX}/slow-load-app.ts`, '--bootstrap', bootstrap],
+      { env: { ...process.env, SLUICE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    await new Promise<void>((loading) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('"fixture":"loading"')) loading();
+      });
+      child.on('exit', () => loading());
+    });
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.match(stderr, /stopped before start/);
+    assert.doesNotMatch(stderr, /"msg":"running"/);
   });
 
   /** Spawns `sluice run` and resolves once it logged readiness and printed a metrics line. */

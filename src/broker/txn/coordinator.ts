@@ -26,15 +26,18 @@
  * Crash behaviour: state is the last durable append; an append that fails answers
  * COORDINATOR_NOT_AVAILABLE (15, retriable) and changes nothing in memory.
  */
+import { createLogger } from '../../common/index.js';
 import {
   type CoordinatorLimits,
   DEFAULT_LIMITS,
   step,
   type TopicPartition,
+  TXN_STATE_NAMES,
   type TxnEffect,
   TxnError,
   type TxnInput,
   type TxnMetadata,
+  TxnState,
 } from './state-machine.js';
 import { decodeTxnKey, decodeTxnValue, encodeTxnKey, encodeTxnValue } from './txn-log-codec.js';
 
@@ -81,6 +84,7 @@ export interface TxnResult {
 }
 
 const COORDINATOR_NOT_AVAILABLE = 15;
+const log = createLogger('txn');
 
 export class TransactionCoordinator {
   private readonly meta = new Map<string, TxnMetadata>();
@@ -237,7 +241,11 @@ export class TransactionCoordinator {
           ];
         }
       }
-      for (const [id, m] of next) this.meta.set(id, m);
+      for (const [id, m] of next) {
+        const before = this.meta.get(id);
+        this.meta.set(id, m);
+        logTransition(i.kind, before, m);
+      }
       for (const e of effects) {
         if (e.kind !== 'writeMarkers') continue;
         const p = this.launchMarkers(e);
@@ -288,6 +296,28 @@ export class TransactionCoordinator {
         commit: e.commit,
       });
   }
+}
+
+/**
+ * Transactions ended by the broker rather than by their producer (fenced by a new
+ * InitProducerId, timed out, recovered at start) at info, as Kafka logs them; every other
+ * state change at debug.
+ */
+function logTransition(cause: TxnInput['kind'], before: TxnMetadata | undefined, m: TxnMetadata): void {
+  if (before?.state === m.state && before.producerEpoch === m.producerEpoch) return;
+  const fields = {
+    transactionalId: m.transactionalId,
+    producerId: m.producerId,
+    epoch: m.producerEpoch,
+    from: before === undefined ? null : TXN_STATE_NAMES[before.state],
+    to: TXN_STATE_NAMES[m.state],
+    partitions: m.partitions.length,
+    cause,
+  };
+  const brokerEnded =
+    (m.state === TxnState.PrepareAbort || m.state === TxnState.PrepareEpochFence) && cause !== 'endTxn';
+  if (brokerEnded) log.info(fields, 'transaction aborted by the coordinator');
+  else log.debug(fields, 'transaction state');
 }
 
 export { TxnError };

@@ -163,8 +163,24 @@ See docs/stream-on-kafka.md.
       if (opts.embedded !== true && bootstrap === undefined) {
         throw new SluiceError('USAGE', 'give --bootstrap <servers> (or SLUICE_BOOTSTRAP), or --embedded');
       }
+      // Signals are taken from here on, so SIGINT/SIGTERM while the application loads or the
+      // runtime starts still ends in a clean exit (start, then shut down at once); a second
+      // signal of the same kind is Node's default (immediate exit).
+      let signalled: NodeJS.Signals | undefined;
+      const stopRequested = new Promise<NodeJS.Signals>((done) => {
+        const on = (s: NodeJS.Signals) => {
+          signalled = s;
+          done(s);
+        };
+        process.once('SIGINT', () => on('SIGINT'));
+        process.once('SIGTERM', () => on('SIGTERM'));
+      });
       const app = await loadApp(file);
       const log = createLogger('cli', { command: 'run' });
+      if (signalled !== undefined) {
+        log.info({ signal: signalled }, 'stopped before start');
+        return;
+      }
       let broker: Broker | undefined;
       let transport: Transport;
       if (opts.embedded === true) {
@@ -243,10 +259,7 @@ See docs/stream-on-kafka.md.
           });
         }, opts.metricsIntervalMs);
       }
-      const signal = await new Promise<NodeJS.Signals>((done) => {
-        process.once('SIGINT', () => done('SIGINT'));
-        process.once('SIGTERM', () => done('SIGTERM'));
-      });
+      const signal = await stopRequested;
       log.info({ signal }, 'shutting down');
       await shutdown();
       log.info('stopped');

@@ -58,6 +58,15 @@ import { DEFAULT_DEAD_LETTER_SINK, DEFAULT_LATE_SINK, Task } from './task.js';
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 
 /** What a thread shares with the runtime that owns it. */
+/** SLUICE_TRACE_WATERMARKS=1: log every watermark control record sent and received (debugging). */
+const TRACE_WATERMARKS = process.env.SLUICE_TRACE_WATERMARKS === '1';
+
+function pendingCount(ts: { sinks: TopicSink[] }): number {
+  let n = 0;
+  for (const s of ts.sinks) for (const p of s.pending.values()) n += p.records.length;
+  return n;
+}
+
 export interface ThreadContext {
   readonly transport: Transport;
   readonly plan: AppPlan;
@@ -294,8 +303,15 @@ export class StreamThread {
           if (c !== undefined) {
             flush(r.offset);
             const wm = (ts.upstream.get(topic) as UpstreamWatermarks).update(c.task, c.wm);
+            if (TRACE_WATERMARKS)
+              this.log.info({ task: ts.id, from: c.task, wm: c.wm, offset: r.offset, now: wm }, 'wm in');
             ts.task.ingest(topic, partition, [], r.offset + 1);
-            if (Number.isFinite(wm)) ts.task.advanceWatermark(topic, wm, partition);
+            if (Number.isFinite(wm)) {
+              const before = TRACE_WATERMARKS ? pendingCount(ts) : 0;
+              ts.task.advanceWatermark(topic, wm, partition);
+              if (TRACE_WATERMARKS && pendingCount(ts) !== before)
+                this.log.info({ task: ts.id, wm, emitted: pendingCount(ts) - before }, 'wm fired');
+            }
             continue;
           }
         }
@@ -399,6 +415,8 @@ export class StreamThread {
       const u = new UpstreamWatermarks(n, { get: (k) => state.get(k), put: (k, v) => state.put(k, v) }, ids);
       upstream.set(r.topic, u);
       const wm = u.current();
+      if (TRACE_WATERMARKS)
+        this.log.info({ task: id, restored: ids.map((k) => [k, state.get(k)]), now: wm }, 'wm restored');
       if (Number.isFinite(wm)) task.advanceWatermark(r.topic, wm, partition);
     }
     this.tasks.set(id, {
@@ -446,6 +464,21 @@ export class StreamThread {
       admin.listOffsets(tps, 'latest', 'read_committed'),
     ]);
     const endOf = new Map(ends.map((e) => [e.topic, e.offset]));
+    if (TRACE_WATERMARKS) {
+      const hw = await admin.listOffsets(tps, 'latest', 'read_uncommitted');
+      this.log.info(
+        {
+          task: taskId,
+          logs: starts.map((s) => [
+            s.topic,
+            s.offset,
+            endOf.get(s.topic),
+            hw.find((h) => h.topic === s.topic)?.offset,
+          ]),
+        },
+        'restore range (start, last stable, high watermark)',
+      );
+    }
     const positions = starts.filter((s) => s.offset < (endOf.get(s.topic) ?? 0));
     for (const s of positions) progress.total += (endOf.get(s.topic) ?? 0) - s.offset;
     if (positions.length > 0) {
@@ -562,6 +595,8 @@ export class StreamThread {
     });
     for (const ts of this.tasks.values()) {
       await ts.task.commit(committer(ts));
+      if (TRACE_WATERMARKS && pendingCount(ts) > 0)
+        this.log.info({ task: ts.id, drained: pendingCount(ts) }, 'commit drains');
       for (const s of ts.sinks) outputs.push(...s.drain());
       this.controlRecords(ts, outputs);
     }
@@ -682,6 +717,7 @@ export class StreamThread {
       if (wm !== 'idle' && !Number.isFinite(wm)) continue;
       if (ts.sentWatermarks.get(o.topic) === wm) continue;
       ts.sentWatermarks.set(o.topic, wm);
+      if (TRACE_WATERMARKS) this.log.info({ task: ts.id, wm }, 'wm out');
       const n = this.ctx.partitions.get(o.topic) ?? 1;
       for (let p = 0; p < n; p++) {
         outputs.push({ topic: o.topic, partition: p, records: [controlRecord(wm, ts.id)], eventTimes: [] });

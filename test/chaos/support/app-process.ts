@@ -11,6 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -90,6 +91,9 @@ export class AppInstance {
   }
 
   private push(n: number, line: string): void {
+    // SLUICE_CHAOS_LOG_DIR: every line of every incarnation, in <dir>/<instance>.log (debugging)
+    const dir = process.env.SLUICE_CHAOS_LOG_DIR;
+    if (dir !== undefined) appendFileSync(join(dir, `${this.name}.log`), `#${n} ${line}\n`);
     this.lines.push(`#${n} ${line}`);
     if (this.lines.length > 2 * TAIL_LINES) this.lines = this.lines.slice(-TAIL_LINES);
   }

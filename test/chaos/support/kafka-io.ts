@@ -243,9 +243,20 @@ export class ClusterProbe {
     }
   }
 
+  /**
+   * Time retention off: the workload's records carry event times of 2020 (window-workload.ts
+   * T0), so with the default retention.ms (7 days) a segment is deleted as soon as it is rolled
+   * — and the first transaction marker (wall-clock timestamp) after such records rolls it, as in
+   * Kafka. The output's first-fired windows then vanish at the next retention pass.
+   */
   async createTopic(topic: string, partitions: number): Promise<void> {
     await this.call((a) =>
-      a.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }),
+      a.createTopics({
+        topics: [
+          { topic, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: '-1' }] },
+        ],
+        waitForLeaders: true,
+      }),
     );
   }
 

@@ -138,6 +138,9 @@ export async function runStreamChaos(o: StreamChaosOptions): Promise<StreamChaos
       o.log.add(`add ${o.extra.instance.name}`);
     }
     if (o.extra !== undefined && k === o.extra.removeAfterKill) {
+      // The added instance must have joined before it is removed: a SIGTERM while Node is still
+      // starting (before any of Sluice runs) is Node's default, not a clean shutdown.
+      await o.extra.instance.waitReady(120_000);
       extraExitCode = await o.extra.instance.terminate();
       o.log.add(`remove ${o.extra.instance.name} (SIGTERM): exit ${extraExitCode}`);
     }
