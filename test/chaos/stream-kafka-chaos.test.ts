@@ -7,7 +7,8 @@
  * chaos test; this is the shorter run over TCP; 1 000 keys).
  *
  * The input is produced during the run at a steady rate (SLUICE_CHAOS_FEED_S seconds, default
- * 35), so the kills land while records flow. Three instances (a, b, c; one stream thread
+ * 50: a killed member is only replaced after its session times out, so ten kill cycles need
+ * time), so the kills land while records flow. Three instances (a, b, c; one stream thread
  * each, instance ids fixed so restarts reuse their transactional ids) run throughout; at
  * seeded random moments one of them is SIGKILLed and restarted, at least 10 times; a fourth
  * instance (d) joins after the 3rd kill and leaves with SIGTERM after the 7th (exit 0). Most
@@ -49,7 +50,7 @@ const KEYS = 1000;
 const KILLS = 10;
 const EOS_RECORDS = Number(process.env.SLUICE_CHAOS_RECORDS ?? 300_000);
 const ALOS_RECORDS = Number(process.env.SLUICE_CHAOS_ALOS_RECORDS ?? 200_000);
-const FEED_S = Number(process.env.SLUICE_CHAOS_FEED_S ?? 35);
+const FEED_S = Number(process.env.SLUICE_CHAOS_FEED_S ?? 50);
 
 describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () => {
   let dir = '';
