@@ -29,6 +29,8 @@ import type { Sink } from './io.js';
 import type { StreamRecord } from './record.js';
 
 export const WATERMARK_HEADER = 'sluice.wm';
+/** Kafka's default retention.ms (7 days), for the old-timestamp warning of TopicSink. */
+const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export const TASK_HEADER = 'sluice.task';
 
 /**
@@ -192,15 +194,27 @@ export interface PendingOutput {
 export class TopicSink implements Sink {
   readonly pending = new Map<number, PendingOutput>();
   written = 0;
+  private checkedAge = false;
   constructor(
     readonly name: string,
     readonly topic: string,
     private readonly partitions: number,
     private readonly taskPartition: number,
     private readonly kind: 'user' | 'internal' | 'dead-letters',
+    /**
+     * Called once per sink with the first user-topic record whose timestamp is older than
+     * Kafka's default retention (7 days): such records vanish from a topic with default time
+     * retention at its next retention pass (see docs/stream-on-kafka.md).
+     */
+    private readonly onOldTimestamp?: (topic: string, timestamp: number) => void,
   ) {}
 
   write(records: readonly StreamRecord[]): void {
+    if (!this.checkedAge && this.kind === 'user' && records.length > 0) {
+      this.checkedAge = true;
+      const ts = records[0].timestamp;
+      if (Date.now() - ts > DEFAULT_RETENTION_MS) this.onOldTimestamp?.(this.topic, ts);
+    }
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
       let key: Buffer | null;

@@ -61,6 +61,17 @@ export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 /** SLUICE_TRACE_WATERMARKS=1: log every watermark control record sent and received (debugging). */
 const TRACE_WATERMARKS = process.env.SLUICE_TRACE_WATERMARKS === '1';
 
+/** Topics already warned about (once per process): old record timestamps vs time retention. */
+const warnedOldTimestamps = new Set<string>();
+function warnOldTimestamps(log: Logger, topic: string, timestamp: number): void {
+  if (warnedOldTimestamps.has(topic)) return;
+  warnedOldTimestamps.add(topic);
+  log.warn(
+    { topic, timestamp: new Date(timestamp).toISOString() },
+    `output records to '${topic}' carry timestamps older than 7 days (event time): a topic with time retention (retention.ms, 7 days by default) deletes them at its next retention pass — give it retention.ms=-1 or one that covers them`,
+  );
+}
+
 function pendingCount(ts: { sinks: TopicSink[] }): number {
   let n = 0;
   for (const s of ts.sinks) for (const p of s.pending.values()) n += p.records.length;
@@ -396,7 +407,9 @@ export class StreamThread {
             : name === DEFAULT_LATE_SINK
               ? `${app}-late-records`
               : name;
-        const s = new TopicSink(name, topic, this.ctx.partitions.get(topic) ?? 1, partition, kind);
+        const s = new TopicSink(name, topic, this.ctx.partitions.get(topic) ?? 1, partition, kind, (t, ts) =>
+          warnOldTimestamps(this.log, t, ts),
+        );
         sinks.push(s);
         return s;
       },

@@ -148,6 +148,23 @@ describe('resolvePartitions', () => {
 });
 
 describe('kafka-io', () => {
+  it('TopicSink reports once when user-topic records are older than the default time retention', () => {
+    const seen: Array<[string, number]> = [];
+    const old = Date.now() - 8 * 24 * 3600 * 1000;
+    const s = new TopicSink('out', 'out', 3, 0, 'user', (t, ts) => seen.push([t, ts]));
+    s.write([new StreamRecord('a', 1, old)]);
+    s.write([new StreamRecord('a', 2, old - 1)]);
+    assert.deepEqual(seen, [['out', old]]);
+    const fresh: unknown[] = [];
+    new TopicSink('out', 'out', 3, 0, 'user', (...a) => fresh.push(a)).write([
+      new StreamRecord('a', 1, Date.now()),
+    ]);
+    new TopicSink('rep', 'rep', 3, 0, 'internal', (...a) => fresh.push(a)).write([
+      new StreamRecord('a', 1, old),
+    ]);
+    assert.deepEqual(fresh, [], 'recent records and internal topics (retention -1) are not reported');
+  });
+
   it('TopicSink partitions keyed records by murmur2 and null keys by the task partition', () => {
     const s = new TopicSink('out', 'out', 5, 7, 'user');
     s.write([
