@@ -622,12 +622,23 @@ export class GroupCoordinator {
     return this.groups.get(groupId)?.state;
   }
 
-  /** Checks a member's right to commit offsets (OffsetCommit with generation >= 0). */
+  /**
+   * Checks a member's right to commit offsets, with Kafka's rules (GroupCoordinator's
+   * validateOffsetCommit): the member must be in the group with the group's current
+   * generation. Then, for OffsetCommit only, CompletingRebalance answers REBALANCE_IN_PROGRESS
+   * while PreparingRebalance still accepts the commit (and counts as a heartbeat): a member
+   * commits what it processed before it rejoins. TxnOffsetCommit (`transactional`) has no state
+   * check at all — KIP-447 fences zombies by generation, and cooperative members keep
+   * committing their transactions while a rebalance is prepared. Refusing those commits made
+   * every exactly-once member abort and rebuild its tasks for as long as a rebalance waited for
+   * a dead member's session to time out.
+   */
   validateMember(
     groupId: string,
     memberId: string,
     generationId: number,
     groupInstanceId: string | null,
+    transactional = false,
   ): number {
     const g = this.groups.get(groupId);
     if (g === undefined || g.state === 'Empty' || g.state === 'Dead') {
@@ -637,10 +648,12 @@ export class GroupCoordinator {
     if (generationId < 0 && memberId === '') return ErrorCode.NONE;
     if (groupInstanceId !== null && g.staticMembers.get(groupInstanceId) !== memberId)
       return ErrorCode.FENCED_INSTANCE_ID;
-    if (!g.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (g.state === 'PreparingRebalance' || g.state === 'CompletingRebalance')
-      return ErrorCode.REBALANCE_IN_PROGRESS;
+    const m = g.members.get(memberId);
+    if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    if (transactional) return ErrorCode.NONE;
+    if (g.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (g.state === 'PreparingRebalance') this.touch(g, m);
     return ErrorCode.NONE;
   }
 

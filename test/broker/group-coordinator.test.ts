@@ -135,6 +135,27 @@ describe('GroupCoordinator (classic protocol)', () => {
     assert.equal(gc.validateMember('g', follower, 1, null), ErrorCode.ILLEGAL_GENERATION);
   });
 
+  it('offset commits during a rebalance follow Kafka: OffsetCommit accepted while preparing, refused while completing; TxnOffsetCommit checks only member and generation', async () => {
+    const clock = new ManualScheduler();
+    const gc = new GroupCoordinator({ scheduler: clock, initialRebalanceDelayMs: 0 });
+    const a = await newMember(gc);
+    assert.equal((await a.join).generationId, 1);
+    const b = await newMember(gc); // the group prepares a rebalance; a still has generation 1
+    assert.equal(gc.describe('g')?.state, 'PreparingRebalance');
+    assert.equal(gc.validateMember('g', a.id, 1, null), ErrorCode.NONE);
+    assert.equal(gc.validateMember('g', a.id, 1, null, true), ErrorCode.NONE);
+    assert.equal(gc.validateMember('g', a.id, 0, null, true), ErrorCode.ILLEGAL_GENERATION);
+    assert.equal(gc.validateMember('g', 'nobody', 1, null, true), ErrorCode.UNKNOWN_MEMBER_ID);
+    // a rejoins: generation 2 is formed, the group waits for the leader's SyncGroup
+    const [ja] = await Promise.all([gc.join(joinReq({ memberId: a.id })), b.join]);
+    assert.equal(ja.generationId, 2);
+    assert.equal(gc.describe('g')?.state, 'CompletingRebalance');
+    assert.equal(gc.validateMember('g', a.id, 2, null), ErrorCode.REBALANCE_IN_PROGRESS);
+    assert.equal(gc.validateMember('g', a.id, 2, null, true), ErrorCode.NONE);
+    assert.equal(gc.validateMember('g', a.id, 1, null), ErrorCode.ILLEGAL_GENERATION);
+    assert.equal(gc.validateMember('g', a.id, 1, null, true), ErrorCode.ILLEGAL_GENERATION);
+  });
+
   it('a member that stops heartbeating is removed after its session timeout and the rest rebalance', async () => {
     const clock = new ManualScheduler();
     const gc = new GroupCoordinator({ scheduler: clock, initialRebalanceDelayMs: 1000 });

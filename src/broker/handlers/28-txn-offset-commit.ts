@@ -25,7 +25,7 @@ export function txnOffsetCommitHandler(ctx: TxnHandlerContext): Handler<28> {
       )
         errorCode = ErrorCode.INVALID_TXN_STATE;
       else if (req.apiVersion >= 3 && (b.generationId >= 0 || b.memberId !== ''))
-        errorCode = ctx.groups.validateMember(b.groupId, b.memberId, b.generationId, b.groupInstanceId);
+        errorCode = ctx.groups.validateMember(b.groupId, b.memberId, b.generationId, b.groupInstanceId, true);
     }
     const now = Date.now();
     const staged: TopicPartitionOffset[] = [];
