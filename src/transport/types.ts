@@ -149,6 +149,14 @@ export interface GroupConsumer {
   assignment(): TopicPartition[];
   /** Moves the fetch position of an assigned partition (next poll reads from offset). */
   seek(partition: TopicPartition, offset: number): void;
+  /**
+   * The offset of the next record a poll would return from an assigned partition, past the
+   * transaction markers and aborted records already skipped; undefined when unknown (not
+   * assigned, nothing fetched yet). A caller that has processed every record poll returned may
+   * commit this rather than its last record's offset + 1, so its lag reaches 0 when a
+   * partition ends in markers or aborted data (as Kafka Streams commits the position).
+   */
+  position(partition: TopicPartition): number | undefined;
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
   /** Commits offsets outside a transaction (at-least-once). */

@@ -664,6 +664,41 @@ export function transportSuite(
       assert.equal(a.eventsSince(aMark, 'assigned').length, 1);
     });
 
+    it('group consumer position: past the commit marker, the aborted records and the abort marker at the end', {
+      timeout: CASE_TIMEOUT,
+    }, async () => {
+      const tp = await topic(1, 'position');
+      const producer = closeLater(t.producer({ transactionalId: uniq('position') }));
+      await producer.connect();
+      const v = (s: string) => ({ key: null, value: Buffer.from(s) });
+      producer.beginTransaction();
+      void producer.send(tp, 0, [v('c0'), v('c1')]);
+      await producer.commitTransaction(); // offsets 0, 1, commit marker 2
+      producer.beginTransaction();
+      void producer.send(tp, 0, [v('a0'), v('a1')]);
+      await producer.abortTransaction(); // offsets 3, 4, abort marker 5
+      const [end] = await t.admin.listOffsets([{ topic: tp, partition: 0 }], 'latest', 'read_committed');
+      assert.equal(end?.offset, 6);
+      const m = new Member(t, consumerOptions(uniq('position'), [tp]));
+      closeLater(m.consumer);
+      assert.equal(m.consumer.position({ topic: tp, partition: 0 }), undefined, 'not assigned yet');
+      await m.consumer.start();
+      await pollUntil([m], 'the committed records', () => m.records.length >= 2);
+      assert.deepEqual(
+        m.records.map((r) => [r.offset, r.value?.toString()]),
+        [
+          [0, 'c0'],
+          [1, 'c1'],
+        ],
+      );
+      await pollUntil([m], 'the position to pass the aborted transaction', () => {
+        const p = m.consumer.position({ topic: tp, partition: 0 });
+        return p !== undefined && p >= 6;
+      });
+      assert.equal(m.consumer.position({ topic: tp, partition: 0 }), 6);
+      assert.equal(m.records.length, 2, 'no aborted record returned');
+    });
+
     it('a consumer starts from the committed offset, else from the earliest offset', {
       timeout: CASE_TIMEOUT,
     }, async () => {

@@ -595,7 +595,13 @@ export class StreamThread {
     const committer = (ts: TaskState): Committer => ({
       commit: (o, _taskId, cl) => {
         for (const [topic, m] of o) {
-          for (const [partition, offset] of m) {
+          const primary = topic === ts.st.primary;
+          for (const [partition, ingested] of m) {
+            // Every record the group consumer returned has been ingested, so its position is
+            // committable: past markers and aborted records that end a partition (else the lag
+            // stays above 0 after a transaction aborted at the end, as Kafka Streams found).
+            const position = primary ? consumer.position({ topic, partition }) : undefined;
+            const offset = position !== undefined && position > ingested ? position : ingested;
             const k = `${topic}\0${partition}`;
             if (this.committed.get(k) === offset) continue;
             offsets.push({ topic, partition, offset });

@@ -189,6 +189,11 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     return [...this.assigned.values()];
   }
 
+  position(partition: TopicPartition): number | undefined {
+    if (!this.assigned.has(tpKey(partition))) return undefined;
+    return this.fetcher.position(partition) ?? undefined;
+  }
+
   seek(partition: TopicPartition, offset: number): void {
     this.open();
     this.assignedOrThrow(partition);

@@ -274,6 +274,17 @@ export class KafkaGroupConsumer implements GroupConsumer {
     return [...this.owned.values()];
   }
 
+  position(partition: TopicPartition): number | undefined {
+    const k = tpKey(partition.topic, partition.partition);
+    if (!this.owned.has(k) || this.assigning.has(k) || this.pendingSeeks.length > 0) return undefined;
+    try {
+      const [p] = this.consumer.position([{ topic: partition.topic, partition: partition.partition }]);
+      return p !== undefined && typeof p.offset === 'number' && p.offset >= 0 ? p.offset : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   seek(partition: TopicPartition, offset: number): void {
     this.checkStarted('seek');
     const k = tpKey(partition.topic, partition.partition);
