@@ -282,7 +282,7 @@ export class StreamThread {
     if (this.secondaries.size > 0) this.ingest(await (this.reader as PartitionReader).poll(max, 0));
     const now = Date.now();
     for (const ts of this.tasks.values()) ts.task.advanceProcessingTime();
-    if (now - this.lastCommitAt >= this.ctx.commitIntervalMs) await this.commitAll();
+    if (now - this.lastCommitAt >= this.ctx.commitIntervalMs) await this.commitAll(true);
   }
 
   private ingest(records: readonly IncomingRecord[]): void {
@@ -578,8 +578,14 @@ export class StreamThread {
 
   // ───────────────────────────── commit ─────────────────────────────
 
-  /** Commits every task: one transaction (exactly_once) or flush + offset commit. */
-  async commitAll(): Promise<void> {
+  /**
+   * Commits every task: one transaction (exactly_once) or flush + offset commit.
+   * `caughtUp`: every record the group consumer has handed out was ingested (the commit of a
+   * step, right after ingest), so its position may be committed. Not so inside a rebalance
+   * callback — those run within poll(), after librdkafka handed over records the thread has
+   * not seen yet — nor at shutdown, whose last poll's records were dropped.
+   */
+  async commitAll(caughtUp = false): Promise<void> {
     const producer = this.producer as Producer;
     const consumer = this.consumer as GroupConsumer;
     const eos = this.ctx.guarantee === 'exactly_once';
@@ -600,7 +606,7 @@ export class StreamThread {
             // Every record the group consumer returned has been ingested, so its position is
             // committable: past markers and aborted records that end a partition (else the lag
             // stays above 0 after a transaction aborted at the end, as Kafka Streams found).
-            const position = primary ? consumer.position({ topic, partition }) : undefined;
+            const position = caughtUp && primary ? consumer.position({ topic, partition }) : undefined;
             const offset = position !== undefined && position > ingested ? position : ingested;
             const k = `${topic}\0${partition}`;
             if (this.committed.get(k) === offset) continue;
