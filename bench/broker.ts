@@ -23,7 +23,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type IntervalHistogram, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -55,6 +55,8 @@ const PROFILE = process.env.BENCH_PROFILE;
 const BROKER_FLAGS = (process.env.BENCH_BROKER_FLAGS ?? '').split(' ').filter((f) => f !== '');
 /** BENCH_ONLY=latency skips the throughput workloads (the latency run and its log baseline only). */
 const ONLY = process.env.BENCH_ONLY;
+/** BENCH_LAT_CONSUME=flow: the consumer uses librdkafka's consume loop thread and 'data' events. */
+const FLOW = process.env.BENCH_LAT_CONSUME === 'flow';
 /** BENCH_LAT_SPLIT=1 runs the latency run's producer in a process of its own. */
 const SPLIT = process.env.BENCH_LAT_SPLIT === '1';
 /**
@@ -216,6 +218,8 @@ interface Samples {
   received: number[];
   /** The measured window (after the warm-up second), ms since the epoch. */
   window: [number, number];
+  /** Each consume call: [called, callback ran, records returned] (ms since the epoch). */
+  calls: [number, number, number][];
 }
 
 /** Percentiles of a duration histogram from perf_hooks (ns) in ms. */
@@ -279,7 +283,7 @@ async function latency(bootstrap: string, topic: string, rate: number, brokerPid
   );
   await connected(c);
   c.assign([{ topic, partition: 0, offset: 0 }]);
-  const samples: Samples = { topic, offsets: [], sent: [], received: [], window: [0, 0] };
+  const samples: Samples = { topic, offsets: [], sent: [], received: [], window: [0, 0], calls: [] };
   let received = 0;
   let warmupEnd = Number.POSITIVE_INFINITY;
   let consuming = true;
@@ -288,24 +292,40 @@ async function latency(bootstrap: string, topic: string, rate: number, brokerPid
       c.setDefaultConsumeTimeout(timeoutMs);
       c.consume(n, (err: unknown, m: { value: Buffer; offset: number }[]) => resolve(err ? [] : m));
     });
-  const loop = (async () => {
-    let idle = true;
-    while (consuming) {
-      const msgs: { value: Buffer; offset: number }[] = idle ? await take(1, 100) : await take(LAT_BATCH, 0);
-      idle = msgs.length === 0;
-      const now = nowMs();
-      for (const m of msgs) {
-        received++;
-        const sent = m.value.readDoubleLE(0);
-        if (sent >= warmupEnd) {
-          samples.offsets.push(m.offset);
-          samples.sent.push(sent);
-          samples.received.push(now);
-        }
+  const record = (msgs: readonly { value: Buffer; offset: number }[], now: number) => {
+    for (const m of msgs) {
+      received++;
+      const sent = m.value.readDoubleLE(0);
+      if (sent >= warmupEnd) {
+        samples.offsets.push(m.offset);
+        samples.sent.push(sent);
+        samples.received.push(now);
       }
     }
-  })();
-
+  };
+  const loop = FLOW
+    ? (async () => {
+        // librdkafka's consume loop on its own thread hands each record to this loop as it
+        // arrives ('data' events): no thread-pool round trip per consume call.
+        c.setDefaultConsumeTimeout(100);
+        c.setDefaultConsumeLoopTimeoutDelay(0);
+        c.on('data', (m: { value: Buffer; offset: number }) => record([m], nowMs()));
+        c.consume();
+        while (consuming) await sleep(20);
+      })()
+    : (async () => {
+        let idle = true;
+        while (consuming) {
+          const called = nowMs();
+          const msgs: { value: Buffer; offset: number }[] = idle
+            ? await take(1, 100)
+            : await take(LAT_BATCH, 0);
+          idle = msgs.length === 0;
+          const now = nowMs();
+          if (called >= warmupEnd) samples.calls.push([called, now, msgs.length]);
+          record(msgs, now);
+        }
+      })();
   // The measured window: from the end of the warm-up second to the end of the paced run.
   let stopProbe: (() => Promise<Record<string, number>>) | undefined;
   let cpu0 = { client: process.cpuUsage(), broker: 0, producer: 0, at: 0 };
@@ -394,6 +414,7 @@ async function latency(bootstrap: string, topic: string, rate: number, brokerPid
   const result = {
     rate,
     producerProcess: SPLIT ? 'own' : 'same as the consumer',
+    consume: FLOW ? "consume loop thread, 'data' events" : 'consume(1, 100 ms) then consume(n, 0)',
     sent,
     received,
     achievedRate: Math.round(sent / LAT_S),
@@ -651,6 +672,8 @@ try {
   broker.child.kill('SIGTERM');
   await once(broker.child, 'exit');
 }
+if (process.env.BENCH_LAT_DUMP !== undefined && runs.length > 0)
+  writeFileSync(process.env.BENCH_LAT_DUMP, JSON.stringify(runs.map((r) => r.samples)));
 if (TRACE && runs.length > 0) {
   // written by the broker at shutdown
   const trace = JSON.parse(readFileSync(TRACE_FILE, 'utf8')) as Trace;

@@ -41,7 +41,7 @@ export async function latencyProducer(bootstrap: string): Promise<Native> {
   const p = new Producer({
     'bootstrap.servers': bootstrap,
     acks: 1,
-    'linger.ms': 0,
+    'linger.ms': Number(process.env.BENCH_LAT_LINGER_MS ?? 0),
     'batch.num.messages': 10_000,
     'compression.type': 'none',
   });
