@@ -16,6 +16,15 @@
  *     the rate, and for each window the timer lateness of an idle probe process (how long a
  *     runnable process waits for a core on this shared machine). BENCH_LAT_BATCH caps the
  *     records one consume call returns (default 10 000).
+ *     Each latency window also reports CPU per process (cpuCores), the consumer's event-loop
+ *     delay and GC pauses. Switches (docs/protocol-and-broker.md has what they showed):
+ *     BENCH_LAT_SPLIT=1 producer in its own process (bench/support/latency-producer.ts);
+ *     BENCH_LAT_CONSUME=flow librdkafka's consume-loop thread with 'data' events instead of
+ *     consume(n) calls; BENCH_LAT_LINGER_MS producer linger.ms (default 0);
+ *     BENCH_BROKER_TRACE=1|<file> runs the broker with SLUICE_BROKER_TRACE (request-trace.ts)
+ *     and adds `whereTheTimeGoes`: each record's latency split at the broker's timestamps, the
+ *     broker's GC pauses and loop lateness; BENCH_LAT_DUMP=<file> writes every sample and
+ *     consume call; BENCH_BROKER_FLAGS passes Node/V8 flags to the broker.
  * Beside each: the log's own append rate in the same run (PartitionLog.append of pre-encoded
  * batches of the same records, 1 MiB each, same flush.ms, no network, no broker).
  * BENCH_PROFILE=<dir> runs the broker with --cpu-prof and adds its top self-time functions.
