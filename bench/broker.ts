@@ -16,6 +16,15 @@
  *     the rate, and for each window the timer lateness of an idle probe process (how long a
  *     runnable process waits for a core on this shared machine). BENCH_LAT_BATCH caps the
  *     records one consume call returns (default 10 000).
+ *     Each latency window also reports CPU per process (cpuCores), the consumer's event-loop
+ *     delay and GC pauses. Switches (docs/protocol-and-broker.md has what they showed):
+ *     BENCH_LAT_SPLIT=1 producer in its own process (bench/support/latency-producer.ts);
+ *     BENCH_LAT_CONSUME=flow librdkafka's consume-loop thread with 'data' events instead of
+ *     consume(n) calls; BENCH_LAT_LINGER_MS producer linger.ms (default 0);
+ *     BENCH_BROKER_TRACE=1|<file> runs the broker with SLUICE_BROKER_TRACE (request-trace.ts)
+ *     and adds `whereTheTimeGoes`: each record's latency split at the broker's timestamps, the
+ *     broker's GC pauses and loop lateness; BENCH_LAT_DUMP=<file> writes every sample and
+ *     consume call; BENCH_BROKER_FLAGS passes Node/V8 flags to the broker.
  * Beside each: the log's own append rate in the same run (PartitionLog.append of pre-encoded
  * batches of the same records, 1 MiB each, same flush.ms, no network, no broker).
  * BENCH_PROFILE=<dir> runs the broker with --cpu-prof and adds its top self-time functions.
@@ -23,24 +32,24 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { type IntervalHistogram, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PartitionLog } from '../src/log/index.js';
 import { encodeRecordBatch } from '../src/protocol/index.js';
+import {
+  connected,
+  disconnect,
+  KafkaConsumer,
+  latencyProducer,
+  nowMs,
+  Producer,
+  pacedProduce,
+  warmUp,
+} from './support/latency-producer.js';
 import { quantile, round } from './support/stats.js';
-
-const require = createRequire(import.meta.url);
-// biome-ignore lint/suspicious/noExplicitAny: the native client's objects, loosely typed here
-type Native = any;
-const { Producer, KafkaConsumer } = (
-  require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript')
-).RdKafka as unknown as {
-  Producer: new (conf: Record<string, unknown>) => Native;
-  KafkaConsumer: new (conf: Record<string, unknown>, topicConf: Record<string, unknown>) => Native;
-};
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const FLUSH_MS = Number(process.env.BENCH_FLUSH_MS ?? -1);
@@ -51,14 +60,28 @@ const LAT_RATE = Number(process.env.BENCH_LAT_RATE ?? 50_000);
 /** Most records one consume call of the latency run returns (BENCH_LAT_BATCH). */
 const LAT_BATCH = Number(process.env.BENCH_LAT_BATCH ?? 10_000);
 const PROFILE = process.env.BENCH_PROFILE;
+/** BENCH_BROKER_FLAGS: Node/V8 flags for the broker process (e.g. --max-semi-space-size=64). */
+const BROKER_FLAGS = (process.env.BENCH_BROKER_FLAGS ?? '').split(' ').filter((f) => f !== '');
 /** BENCH_ONLY=latency skips the throughput workloads (the latency run and its log baseline only). */
 const ONLY = process.env.BENCH_ONLY;
+/** BENCH_LAT_CONSUME=flow: the consumer uses librdkafka's consume loop thread and 'data' events. */
+const FLOW = process.env.BENCH_LAT_CONSUME === 'flow';
+/** BENCH_LAT_SPLIT=1 runs the latency run's producer in a process of its own. */
+const SPLIT = process.env.BENCH_LAT_SPLIT === '1';
+/**
+ * BENCH_BROKER_TRACE=1 runs the broker with SLUICE_BROKER_TRACE and splits each latency at the
+ * broker's timestamps; BENCH_BROKER_TRACE=<file> also keeps the trace there.
+ */
+const TRACE_TO = process.env.BENCH_BROKER_TRACE;
+const TRACE = TRACE_TO !== undefined && TRACE_TO !== '' && TRACE_TO !== '0';
 const MB = 1e6;
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-broker-'));
+const TRACE_FILE = TRACE && TRACE_TO !== '1' ? resolve(TRACE_TO as string) : join(work, 'broker-trace.json');
 
 async function startBroker(): Promise<{ child: ChildProcess; bootstrap: string }> {
   const args = [
+    ...BROKER_FLAGS,
     ...(PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`]),
     '--import',
     'tsx',
@@ -72,7 +95,11 @@ async function startBroker(): Promise<{ child: ChildProcess; bootstrap: string }
     String(FLUSH_MS),
   ];
   if (PROFILE !== undefined) mkdirSync(PROFILE, { recursive: true });
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: TRACE ? { ...process.env, SLUICE_BROKER_TRACE: TRACE_FILE } : process.env,
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d) => {
@@ -83,12 +110,6 @@ async function startBroker(): Promise<{ child: ChildProcess; bootstrap: string }
     child.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
   });
   return { child, bootstrap: `127.0.0.1:${port}` };
-}
-
-async function connected(client: Native): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    client.connect({}, (err: unknown) => (err ? reject(err) : resolve())),
-  );
 }
 
 async function produce(bootstrap: string, topic: string, n: number, size: number, acks: number) {
@@ -168,6 +189,12 @@ process.on('SIGTERM', () => {
   process.exit(0);
 });`;
 
+/** CPU seconds (user + system) this process has used since `from`. */
+function cpuSecondsSince(from: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
 function processCpuSeconds(pid: number): number {
   try {
@@ -192,11 +219,45 @@ function startProbe(): () => Promise<Record<string, number>> {
   };
 }
 
+/** A latency run's measured records: offset, send time and receive time (ms since the epoch). */
+interface Samples {
+  topic: string;
+  offsets: number[];
+  sent: number[];
+  received: number[];
+  /** The measured window (after the warm-up second), ms since the epoch. */
+  window: [number, number];
+  /** Each consume call: [called, callback ran, records returned] (ms since the epoch). */
+  calls: [number, number, number][];
+}
+
+/** Percentiles of a duration histogram from perf_hooks (ns) in ms. */
+function histogramMs(h: IntervalHistogram): Record<string, number> {
+  return {
+    p50ms: round(h.percentile(50) / 1e6, 2),
+    p99ms: round(h.percentile(99) / 1e6, 2),
+    p999ms: round(h.percentile(99.9) / 1e6, 2),
+    maxMs: round(h.max / 1e6, 2),
+  };
+}
+
+/** Count, total and longest of GC pauses [start, duration] that began inside the window. */
+function gcSummary(pauses: readonly [number, number][], [from, to]: [number, number]) {
+  const inWindow = pauses.filter(([at]) => at >= from && at < to).map(([, d]) => d);
+  return {
+    count: inWindow.length,
+    totalMs: round(
+      inWindow.reduce((a, b) => a + b, 0),
+      1,
+    ),
+    maxMs: round(Math.max(0, ...inWindow), 2),
+  };
+}
+
 /**
  * Produce-to-consume latency at a fixed rate, with the client set up as a latency-sensitive
  * application would (see README "Performance" and docs/protocol-and-broker.md):
- *   - producer: linger.ms 0 (send at once; librdkafka still batches what queues up while a
- *     request is in flight), acks 1.
+ *   - producer: bench/support/latency-producer.ts (linger.ms 0, acks 1).
  *   - consumer: fetch.min.bytes 1 (the broker answers as soon as there is data: a long poll
  *     is woken by the append), fetch.wait.max.ms 100 (only bounds an idle poll),
  *     fetch.queue.backoff.ms 10 (librdkafka 2.x postpones fetching for this long when its local
@@ -207,9 +268,17 @@ function startProbe(): () => Promise<Record<string, number>> {
  *     keeps collecting until n records or a gap as long as the timeout, so at 50 000
  *     records/s a 1 ms timeout never sees a gap and holds records until 10 000 (200 ms) have
  *     gathered; that was most of the p99 measured before.
- * socket.nagle.disable is librdkafka's default (true) since 2.x; the broker sets TCP_NODELAY.
+ * The producer runs in this process, or with BENCH_LAT_SPLIT=1 in a process of its own (as a
+ * latency-sensitive deployment would run them). Beside the percentiles: CPU per process, this
+ * process's event-loop delay and GC pauses, and an idle probe's timer lateness, all over the
+ * measured window.
  */
 async function latency(bootstrap: string, topic: string, rate: number, brokerPid: number) {
+  const gcPauses: [number, number][] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push([performance.timeOrigin + e.startTime, e.duration]);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const c = new KafkaConsumer(
     {
       'bootstrap.servers': bootstrap,
@@ -223,99 +292,281 @@ async function latency(bootstrap: string, topic: string, rate: number, brokerPid
   );
   await connected(c);
   c.assign([{ topic, partition: 0, offset: 0 }]);
-  const samples: number[] = [];
+  const samples: Samples = { topic, offsets: [], sent: [], received: [], window: [0, 0], calls: [] };
   let received = 0;
   let warmupEnd = Number.POSITIVE_INFINITY;
   let consuming = true;
   const take = (n: number, timeoutMs: number) =>
-    new Promise<{ value: Buffer }[]>((resolve) => {
+    new Promise<{ value: Buffer; offset: number }[]>((resolve) => {
       c.setDefaultConsumeTimeout(timeoutMs);
-      c.consume(n, (err: unknown, m: { value: Buffer }[]) => resolve(err ? [] : m));
+      c.consume(n, (err: unknown, m: { value: Buffer; offset: number }[]) => resolve(err ? [] : m));
     });
-  const loop = (async () => {
-    let idle = true;
-    while (consuming) {
-      const msgs: { value: Buffer }[] = idle ? await take(1, 100) : await take(LAT_BATCH, 0);
-      idle = msgs.length === 0;
-      const now = performance.now();
-      for (const m of msgs) {
-        received++;
-        const sent = m.value.readDoubleLE(0);
-        if (sent >= warmupEnd) samples.push(now - sent);
+  const record = (msgs: readonly { value: Buffer; offset: number }[], now: number) => {
+    for (const m of msgs) {
+      received++;
+      const sent = m.value.readDoubleLE(0);
+      if (sent >= warmupEnd) {
+        samples.offsets.push(m.offset);
+        samples.sent.push(sent);
+        samples.received.push(now);
       }
     }
-  })();
-  const p = new Producer({
-    'bootstrap.servers': bootstrap,
-    acks: 1,
-    'linger.ms': 0,
-    'batch.num.messages': 10_000,
-    'compression.type': 'none',
-  });
-  await connected(p);
-  p.setPollInterval(10);
-  const value = Buffer.alloc(100, 0x62);
-  // the topic exists and the consumer is fetching before the clock starts (no backlog)
-  while (received === 0) {
-    const v = Buffer.from(value);
-    v.writeDoubleLE(performance.now(), 0);
-    p.produce(topic, 0, v, null, Date.now());
-    await sleep(100);
-  }
-  received = 0;
-  const t0 = performance.now();
-  warmupEnd = t0 + 1000;
-  const end = t0 + LAT_S * 1000;
-  let stopProbe: (() => Promise<Record<string, number>>) | undefined;
-  let cpu0 = { client: process.cpuUsage(), broker: 0, at: 0 };
-  let sent = 0;
-  while (performance.now() < end) {
-    if (stopProbe === undefined && performance.now() >= warmupEnd) {
-      stopProbe = startProbe();
-      cpu0 = { client: process.cpuUsage(), broker: processCpuSeconds(brokerPid), at: performance.now() };
-    }
-    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-    while (sent < due) {
-      const v = Buffer.from(value);
-      v.writeDoubleLE(performance.now(), 0);
-      try {
-        p.produce(topic, 0, v, null, Date.now());
-        sent++;
-      } catch {
-        break;
-      }
-    }
-    // Paced by a 1 ms timer, not a setImmediate spin: a spinning load generator would take a
-    // whole core from the broker and the consumer on this 2-core machine. Each record carries
-    // the time it was handed to the producer, so the pacing itself adds nothing to the figures.
-    await sleep(1);
-  }
-  const windowS = (performance.now() - cpu0.at) / 1000;
-  const clientCpu = process.cpuUsage(cpu0.client);
-  const cpuCores = {
-    client: round((clientCpu.user + clientCpu.system) / 1e6 / windowS, 2),
-    broker: round((processCpuSeconds(brokerPid) - cpu0.broker) / windowS, 2),
   };
+  const loop = FLOW
+    ? (async () => {
+        // librdkafka's consume loop on its own thread hands each record to this loop as it
+        // arrives ('data' events): no thread-pool round trip per consume call.
+        c.setDefaultConsumeTimeout(100);
+        c.setDefaultConsumeLoopTimeoutDelay(0);
+        c.on('data', (m: { value: Buffer; offset: number }) => record([m], nowMs()));
+        c.consume();
+        while (consuming) await sleep(20);
+      })()
+    : (async () => {
+        let idle = true;
+        while (consuming) {
+          const called = nowMs();
+          const msgs: { value: Buffer; offset: number }[] = idle
+            ? await take(1, 100)
+            : await take(LAT_BATCH, 0);
+          idle = msgs.length === 0;
+          const now = nowMs();
+          if (called >= warmupEnd) samples.calls.push([called, now, msgs.length]);
+          record(msgs, now);
+        }
+      })();
+  // The measured window: from the end of the warm-up second to the end of the paced run.
+  let stopProbe: (() => Promise<Record<string, number>>) | undefined;
+  let cpu0 = { client: process.cpuUsage(), broker: 0, producer: 0, at: 0 };
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  let producerPid: number | undefined;
+  const startWindow = () => {
+    stopProbe = startProbe();
+    loopDelay.enable();
+    cpu0 = {
+      client: process.cpuUsage(),
+      broker: processCpuSeconds(brokerPid),
+      producer: producerPid === undefined ? 0 : processCpuSeconds(producerPid),
+      at: performance.now(),
+    };
+  };
+
+  let sent: number;
+  let endWindow: () => { cpuCores: Record<string, number> };
+  const cores = (cpuSeconds: number) => round(cpuSeconds / ((performance.now() - cpu0.at) / 1000), 2);
+  if (SPLIT) {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'bench/support/latency-producer.ts'),
+        bootstrap,
+        topic,
+        String(rate),
+        String(LAT_S),
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    producerPid = child.pid;
+    const exited = once(child, 'exit');
+    const result = new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { sent: number }) => resolve(m.sent));
+      child.once('exit', (code) => reject(new Error(`latency producer exited ${code}`)));
+    });
+    while (received === 0) await sleep(20);
+    received = 0;
+    child.send('go');
+    warmupEnd = nowMs() + 1000;
+    await sleep(1000);
+    startWindow();
+    sent = await result;
+    endWindow = () => ({
+      cpuCores: {
+        consumer: cores(cpuSecondsSince(cpu0.client)),
+        producer: cores(processCpuSeconds(child.pid ?? -1) - cpu0.producer),
+        broker: cores(processCpuSeconds(brokerPid) - cpu0.broker),
+      },
+    });
+    const measured = endWindow();
+    samples.window = [warmupEnd, nowMs()];
+    await exited;
+    endWindow = () => measured;
+  } else {
+    const p = await latencyProducer(bootstrap);
+    await warmUp(p, topic, () => received > 0);
+    received = 0;
+    warmupEnd = nowMs() + 1000;
+    sent = await pacedProduce(p, topic, rate, LAT_S, () => {
+      if (stopProbe === undefined && nowMs() >= warmupEnd) startWindow();
+    });
+    const measured = {
+      cpuCores: {
+        client: cores(cpuSecondsSince(cpu0.client)),
+        broker: cores(processCpuSeconds(brokerPid) - cpu0.broker),
+      },
+    };
+    samples.window = [warmupEnd, nowMs()];
+    endWindow = () => measured;
+    await disconnect(p);
+  }
+  const { cpuCores } = endWindow();
+  loopDelay.disable();
   const probe = stopProbe === undefined ? undefined : await stopProbe();
   const deadline = performance.now() + 10_000;
   while (received < sent && performance.now() < deadline) await sleep(20);
   consuming = false;
   await loop;
-  await new Promise<void>((resolve) => p.disconnect(() => resolve()));
-  await new Promise<void>((resolve) => c.disconnect(() => resolve()));
-  const sorted = samples.sort((a, b) => a - b);
-  return {
+  await disconnect(c);
+  gcObserver.disconnect();
+  const latencies = samples.received.map((r, i) => r - (samples.sent[i] as number)).sort((a, b) => a - b);
+  const result = {
     rate,
+    producerProcess: SPLIT ? 'own' : 'same as the consumer',
+    consume: FLOW ? "consume loop thread, 'data' events" : 'consume(1, 100 ms) then consume(n, 0)',
     sent,
     received,
     achievedRate: Math.round(sent / LAT_S),
-    p50ms: round(quantile(sorted, 0.5), 2),
-    p99ms: round(quantile(sorted, 0.99), 2),
-    p999ms: round(quantile(sorted, 0.999), 2),
-    /** Cores used during the measured window (the client process includes librdkafka's threads). */
+    p50ms: round(quantile(latencies, 0.5), 2),
+    p99ms: round(quantile(latencies, 0.99), 2),
+    p999ms: round(quantile(latencies, 0.999), 2),
+    /** Cores used during the measured window (client processes include librdkafka's threads). */
     cpuCores,
+    /** The consumer process's event-loop delay (monitorEventLoopDelay, 1 ms resolution). */
+    consumerLoopDelay: histogramMs(loopDelay),
+    /** GC pauses of the consumer process. */
+    consumerGc: gcSummary(gcPauses, samples.window),
     /** Lateness of an idle process's 1 ms timer during the measured window: machine contention. */
     idleProcessTimerLateness: probe,
+  };
+  return { result, samples };
+}
+
+/** The broker's request trace (src/broker/request-trace.ts), times made ms since the epoch. */
+interface Trace {
+  timeOrigin: number;
+  produce: [string, number, number, number, number, number][];
+  fetch: [string, number, number, number, number, number][];
+  gc: [number, number, number][];
+  loopLate: [number, number][];
+  dropped: number;
+}
+
+/** Rows of one topic in first-offset order, re-deliveries of offsets already covered dropped. */
+function rowsOf(rows: Trace['produce'], topic: string, origin: number) {
+  const out: { first: number[]; last: number[]; rcv: number[]; start: number[]; written: number[] } = {
+    first: [],
+    last: [],
+    rcv: [],
+    start: [],
+    written: [],
+  };
+  let covered = -1;
+  for (const [t, first, last, rcv, start, written] of rows) {
+    if (t !== topic || last <= covered) continue;
+    out.first.push(Math.max(first, covered + 1));
+    out.last.push(last);
+    out.rcv.push(origin + rcv);
+    out.start.push(origin + start);
+    out.written.push(origin + written);
+    covered = last;
+  }
+  return out;
+}
+
+/** Index of the row whose [first, last] holds `offset`, or -1. */
+function rowOf(rows: { first: number[]; last: number[] }, offset: number): number {
+  let lo = 0;
+  let hi = rows.first.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((rows.first[mid] as number) <= offset) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return hi >= 0 && (rows.last[hi] as number) >= offset ? hi : -1;
+}
+
+/**
+ * Splits each measured record's latency at the broker's timestamps (BENCH_BROKER_TRACE=1):
+ *   producerToBroker  send → the broker's event loop has the Produce frame (librdkafka's
+ *                     producer queue and thread, loopback TCP, the broker's loop getting to it)
+ *   brokerQueue       frame received → its handler starts (= the append: requests before it on
+ *                     the producer's connection)
+ *   waitForFetch      append → the consumer's next Fetch arrives, when none was waiting
+ *   fetchServe        the later of append and Fetch arrival → the Fetch response is handed to
+ *                     the socket (a waiting Fetch is woken by the append in the same tick)
+ *   brokerToConsumer  response written → the consume() callback has the record (loopback TCP,
+ *                     librdkafka's consumer thread and queue, the consume call, the event loop)
+ * For each: p50 and p99 over all records, and its mean over the records at or above the p99 of
+ * the total (what the tail is made of).
+ */
+function whereTheTimeGoes(s: Samples, trace: Trace) {
+  const produce = rowsOf(trace.produce, s.topic, trace.timeOrigin);
+  const fetch = rowsOf(trace.fetch, s.topic, trace.timeOrigin);
+  const names = [
+    'producerToBroker',
+    'brokerQueue',
+    'waitForFetch',
+    'fetchServe',
+    'brokerToConsumer',
+  ] as const;
+  const parts: number[][] = names.map(() => []);
+  const totals: number[] = [];
+  for (let i = 0; i < s.offsets.length; i++) {
+    const o = s.offsets[i] as number;
+    const pi = rowOf(produce, o);
+    const fi = rowOf(fetch, o);
+    if (pi < 0 || fi < 0) continue;
+    const sent = s.sent[i] as number;
+    const got = s.received[i] as number;
+    const pRcv = produce.rcv[pi] as number;
+    const append = produce.start[pi] as number;
+    const fRcv = fetch.rcv[fi] as number;
+    const fWritten = fetch.written[fi] as number;
+    const seg = [
+      pRcv - sent,
+      append - pRcv,
+      Math.max(0, fRcv - append),
+      fWritten - Math.max(append, fRcv),
+      got - fWritten,
+    ];
+    for (let k = 0; k < seg.length; k++) parts[k]?.push(seg[k] as number);
+    totals.push(got - sent);
+  }
+  const sortedTotals = [...totals].sort((a, b) => a - b);
+  const p99 = quantile(sortedTotals, 0.99);
+  const tail = totals.flatMap((t, i) => (t >= p99 ? [i] : []));
+  const segmentsMs: Record<string, Record<string, number>> = {};
+  names.forEach((name, k) => {
+    const xs = parts[k] as number[];
+    const sorted = [...xs].sort((a, b) => a - b);
+    segmentsMs[name] = {
+      p50: round(quantile(sorted, 0.5), 2),
+      p99: round(quantile(sorted, 0.99), 2),
+      meanAtOrAboveTotalP99: round(
+        tail.reduce((a, i) => a + (xs[i] as number), 0) / Math.max(1, tail.length),
+        2,
+      ),
+    };
+  });
+  const window = s.window;
+  const late = trace.loopLate.map(([at, ms]) => [trace.timeOrigin + at, ms] as const);
+  const lateInWindow = late.filter(([at]) => at >= window[0] && at < window[1]).map(([, ms]) => ms);
+  return {
+    matched: totals.length,
+    of: s.offsets.length,
+    totalP99ms: round(p99, 2),
+    segmentsMs,
+    brokerGc: gcSummary(
+      trace.gc.map(([at, d]) => [trace.timeOrigin + at, d]),
+      window,
+    ),
+    /** Times the broker's 1 ms timer fired more than 1 ms (and 5 ms) late, and the worst. */
+    brokerLoopLate: {
+      over1ms: lateInWindow.length,
+      over5ms: lateInWindow.filter((ms) => ms > 5).length,
+      maxMs: round(Math.max(0, ...lateInWindow), 2),
+    },
   };
 }
 
@@ -379,9 +630,11 @@ const result: Record<string, unknown> = {
   bench: 'broker',
   client: '@confluentinc/kafka-javascript (librdkafka) RdKafka API',
   brokerFlushMs: FLUSH_MS,
+  brokerNodeFlags: BROKER_FLAGS.join(' '),
   note: 'client and broker processes share this machine; ratio = broker / log append in the same run',
 };
 const broker = await startBroker();
+let runs: { samples: Samples }[] = [];
 try {
   const produceRuns: Record<string, unknown> = {};
   const consumeRuns: Record<string, unknown> = {};
@@ -417,11 +670,24 @@ try {
   // The same at a tenth of the rate: client and broker then need little CPU, so what remains
   // of the tail there is mostly waiting for a core (compare idleProcessTimerLateness).
   const low = await latency(broker.bootstrap, 'bench-latency-low', Math.round(LAT_RATE / 10), pid);
-  result.latency = { ...lat, atTenthOfTheRate: low, logAppend100B: await logAppend(250_000, 100) };
+  runs = [lat, low];
+  result.latency = {
+    ...lat.result,
+    atTenthOfTheRate: low.result,
+    logAppend100B: await logAppend(250_000, 100),
+  };
   result.targets = { '100B records/s': 500_000, '1KiB MB/s': 250, 'p99 ms': 5 };
 } finally {
   broker.child.kill('SIGTERM');
   await once(broker.child, 'exit');
+}
+if (process.env.BENCH_LAT_DUMP !== undefined && runs.length > 0)
+  writeFileSync(process.env.BENCH_LAT_DUMP, JSON.stringify(runs.map((r) => r.samples)));
+if (TRACE && runs.length > 0) {
+  // written by the broker at shutdown
+  const trace = JSON.parse(readFileSync(TRACE_FILE, 'utf8')) as Trace;
+  const [lat, low] = runs.map((r) => whereTheTimeGoes(r.samples, trace));
+  result.whereTheTimeGoes = { atRate: lat, atTenthOfTheRate: low, traceRowsDropped: trace.dropped };
 }
 if (PROFILE !== undefined) result.brokerProfileTopSelf = profileSummary(PROFILE);
 rmSync(work, { recursive: true, force: true });

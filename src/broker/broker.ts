@@ -30,6 +30,7 @@ import { txnHandlers } from './handlers/txn-handlers.js';
 import { LogOffsetStore, OFFSETS_TOPIC } from './log-offset-store.js';
 import type { LogStore } from './log-port.js';
 import type { OffsetStore } from './offset-store.js';
+import { RequestTrace } from './request-trace.js';
 import { SaslAuthenticator } from './sasl.js';
 import { type HandlerTable, KafkaServer } from './server.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
@@ -43,6 +44,8 @@ export interface BrokerDeps {
   offsets?: OffsetStore;
   /** How often timed-out transactions are looked for (default 1000 ms). */
   txnAbortCheckMs?: number;
+  /** Keep a RequestTrace (request timings, GC, loop lateness) in `broker.trace`: diagnostics. */
+  trace?: boolean;
 }
 
 export class Broker {
@@ -57,6 +60,8 @@ export class Broker {
     /** Every request handler by API key (ApiVersions and SASL are the server's own). */
     readonly handlers: Readonly<HandlerTable>,
     private readonly owned: LogManager | undefined,
+    /** Present when started with `deps.trace`; stopped by close(), written by its owner. */
+    readonly trace: RequestTrace | undefined,
   ) {}
 
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
@@ -131,6 +136,7 @@ export class Broker {
         partitionExists: (t, p) => cluster.partitionExists(t, p),
       }),
     });
+    const trace = deps.trace === true ? new RequestTrace((id) => cluster.topicById(id)) : undefined;
     const server = new KafkaServer({
       host: config.host,
       port: config.port,
@@ -140,17 +146,30 @@ export class Broker {
         ? { sasl: new SaslAuthenticator(config.sasl.users, config.sasl.mechanisms) }
         : {}),
       handlers,
+      ...(trace === undefined ? {} : { observer: trace }),
     });
     let address: { host: string; port: number };
     try {
       address = await server.listen();
     } catch (err) {
       await transactions.close();
+      trace?.stop();
       throw err;
     }
     // With port 0 the advertised port follows the bound one unless it was set explicitly.
     if (config.port === 0 && config.advertisedPort === 0) node.port = address.port;
-    return new Broker(config, cluster, coordinator, server, address, transactions, logs, handlers, owned);
+    return new Broker(
+      config,
+      cluster,
+      coordinator,
+      server,
+      address,
+      transactions,
+      logs,
+      handlers,
+      owned,
+      trace,
+    );
   }
 
   async close(): Promise<void> {
@@ -158,5 +177,6 @@ export class Broker {
     await this.server.close();
     await this.transactions.close();
     await this.owned?.close();
+    this.trace?.stop();
   }
 }

@@ -70,6 +70,7 @@ export {
   type OffsetStore,
   type TopicPartitionOffset,
 } from './offset-store.js';
+export { RequestTrace } from './request-trace.js';
 export {
   AuthFailure,
   SASL_MECHANISMS,
@@ -86,7 +87,9 @@ export {
   type HandlerTable,
   KafkaServer,
   type KafkaServerOptions,
+  type RequestObserver,
   type RequestOf,
+  type RequestTiming,
 } from './server.js';
 export {
   type CoordinatorLimits,

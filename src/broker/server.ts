@@ -16,6 +16,10 @@
  *
  * Responses are written as chunks inside cork/uncork, so Node sends them with one writev and
  * record batches from the log are never copied into the response.
+ *
+ * An optional `observer` (request-trace.ts, `SLUICE_BROKER_TRACE`) is told, per request, when
+ * its frame was received, when its handler started and when its response was handed to the
+ * socket. Without one the server reads no clocks.
  */
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -85,6 +89,26 @@ export interface KafkaServerOptions {
   onHandlerError?: (err: unknown, apiKey: number, apiVersion: number) => void;
   /** Narrows the versions advertised and accepted for some APIs (below Sluice's supported range). */
   versionLimits?: Partial<Record<ApiKey, { min: number; max: number }>>;
+  /** Told the timings of every handled request (diagnostics; see request-trace.ts). */
+  observer?: RequestObserver;
+}
+
+/** Timings of one request, for a RequestObserver. Times from `performance.now()`. */
+export interface RequestTiming {
+  request: DecodedRequest;
+  /** The response body given to the encoder, or null when none was sent. */
+  response: unknown;
+  /** When the 'data' event that completed the frame ran. */
+  receivedAt: number;
+  /** When its handler was called (later than receivedAt while earlier requests are handled). */
+  startedAt: number;
+  /** When the encoded response had been handed to the socket (or the handler returned null). */
+  writtenAt: number;
+}
+
+export interface RequestObserver {
+  /** Called synchronously after each handled request; must be cheap and never throw. */
+  requestDone(timing: RequestTiming): void;
 }
 
 /** APIs a connection may use before SASL authentication. */
@@ -179,11 +203,18 @@ export class KafkaServer {
   get frameLimit(): number {
     return this.maxRequestBytes;
   }
+
+  /** @internal */
+  get observer(): RequestObserver | undefined {
+    return this.options.observer;
+  }
 }
 
 class Connection {
   private readonly splitter: FrameSplitter;
   private readonly queue: Buffer[] = [];
+  /** Receive time of each queued frame, kept only when the server has an observer. */
+  private readonly received: number[] = [];
   private busy = false;
   closed = false;
   readonly ctx: ConnectionContext;
@@ -219,6 +250,10 @@ class Connection {
       return;
     }
     for (const f of frames) this.queue.push(f);
+    if (this.server.observer !== undefined && frames.length > 0) {
+      const now = performance.now();
+      for (let i = 0; i < frames.length; i++) this.received.push(now);
+    }
     if (this.queue.length >= MAX_QUEUED_FRAMES) this.socket.pause();
     if (!this.busy && this.queue.length > 0) void this.drain();
   }
@@ -232,7 +267,7 @@ class Connection {
     this.busy = true;
     try {
       while (this.queue.length > 0 && !this.closed) {
-        await this.handle(this.queue.shift() as Buffer);
+        await this.handle(this.queue.shift() as Buffer, this.received.shift() ?? 0);
         if (this.socket.writableNeedDrain) this.socket.pause();
         else this.maybeResume();
       }
@@ -244,10 +279,11 @@ class Connection {
   private fail(why: string, err: unknown): void {
     log.debug({ err, conn: this.ctx.id, remote: this.ctx.remoteAddress }, `closing connection: ${why}`);
     this.queue.length = 0;
+    this.received.length = 0;
     this.socket.destroy();
   }
 
-  private async handle(frame: Buffer): Promise<void> {
+  private async handle(frame: Buffer, receivedAt: number): Promise<void> {
     let req: DecodedRequest;
     try {
       req = decodeRequest(frame);
@@ -282,6 +318,8 @@ class Connection {
       this.fail(`API ${req.apiKey} before SASL authentication`, undefined);
       return;
     }
+    const observer = this.server.observer;
+    const startedAt = observer === undefined ? 0 : performance.now();
     let body: ResponseInput<ApiKey> | null;
     try {
       body = await handler(req as never, this.ctx);
@@ -290,7 +328,16 @@ class Connection {
       this.fail('handler failed', err);
       return;
     }
-    if (body === null || this.closed) return;
+    if (body === null || this.closed) {
+      observer?.requestDone({
+        request: req,
+        response: null,
+        receivedAt,
+        startedAt,
+        writtenAt: performance.now(),
+      });
+      return;
+    }
     let chunks: Buffer[];
     try {
       chunks = encodeResponse(req.apiKey, req.apiVersion, req.correlationId, body as never);
@@ -300,8 +347,16 @@ class Connection {
       return;
     }
     this.write(chunks);
+    observer?.requestDone({
+      request: req,
+      response: body,
+      receivedAt,
+      startedAt,
+      writtenAt: performance.now(),
+    });
     if (this.ctx.closeAfterResponse) {
       this.queue.length = 0;
+      this.received.length = 0;
       this.socket.end();
     }
   }

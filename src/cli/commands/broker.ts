@@ -13,6 +13,9 @@
  * --host), its schemas in the broker's own `_schemas` topic through the embedded transport
  * (in-process, no TCP); a second line `schema registry listening on URL …` follows. On a
  * signal the registry stops before the broker.
+ * SLUICE_BROKER_TRACE=<file> keeps a request trace (broker/request-trace.ts: Produce/Fetch
+ * timings with offsets, GC pauses, event-loop lateness) and writes it to <file> on shutdown;
+ * a diagnostic for bench/broker.ts, off by default.
  * Exit codes: 0 after a signal, 1 when the port is in use or the data directory cannot be
  * created, written or locked, 2 for a bad flag or configuration value.
  */
@@ -184,10 +187,11 @@ export function registerBrokerCommand(program: Command): void {
       ];
       for (const [k, v] of topicFlags) if (v !== undefined) config.topicDefaults[k] = v;
       config.dataDir = resolve(config.dataDir);
+      const tracePath = process.env.SLUICE_BROKER_TRACE || undefined;
 
       let broker: Broker;
       try {
-        broker = await Broker.start(config);
+        broker = await Broker.start(config, tracePath === undefined ? {} : { trace: true });
       } catch (err) {
         throw explain(err, config.host, config.port, config.dataDir);
       }
@@ -226,5 +230,6 @@ export function registerBrokerCommand(program: Command): void {
       await registry?.close();
       await transport?.close();
       await broker.close();
+      if (tracePath !== undefined) broker.trace?.writeTo(resolve(tracePath));
     });
 }
