@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { placeStandbys } from '../../../src/stream/runtime/standby.js';
 import { StreamRuntime } from '../../../src/stream/index.js';
+import { placeStandbys } from '../../../src/stream/runtime/standby.js';
 import {
   createEmbeddedTransport,
   createKafkaTransport,
@@ -43,7 +43,10 @@ interface Instance {
 }
 
 function events(n: number, start = 0): Ev[] {
-  return Array.from({ length: n }, (_, i) => ({ k: KEYS[(start + i) % KEYS.length] as string, ts: 1000 + start + i }));
+  return Array.from({ length: n }, (_, i) => ({
+    k: KEYS[(start + i) % KEYS.length] as string,
+    ts: 1000 + start + i,
+  }));
 }
 
 async function produce(t: Transport, topic: string, evs: Ev[]): Promise<void> {
@@ -106,7 +109,11 @@ function inProcess(app: string, t: Transport, id: string): Instance & { runtime:
 }
 
 /** The fixture process: its last metrics line; stop() is SIGKILL. */
-async function childInstance(bootstrap: string, app: string, id: string): Promise<Instance & { child: ChildProcess }> {
+async function childInstance(
+  bootstrap: string,
+  app: string,
+  id: string,
+): Promise<Instance & { child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'test/stream/fixtures/standby-instance.ts', bootstrap, app, id],
@@ -186,7 +193,9 @@ async function standbyScenario(
     assert.ok(applied > 0, 'the standbys applied changelog records');
 
     debug('converged');
-    const changelog = (await t.admin.listTopics?.())?.find((x) => x.startsWith(app) && x.endsWith('-changelog'));
+    const changelog = (await t.admin.listTopics?.())?.find(
+      (x) => x.startsWith(app) && x.endsWith('-changelog'),
+    );
     assert.ok(changelog !== undefined, 'the store has a changelog topic');
     const sizes = new Map(
       (
@@ -200,7 +209,10 @@ async function standbyScenario(
     debug('stopping a', sizes);
     await a.stop();
     debug('a stopped');
-    await until(async () => (await b.tasks()).length === PARTITIONS, "the survivor to take the stopped owner's tasks");
+    await until(
+      async () => (await b.tasks()).length === PARTITIONS,
+      "the survivor to take the stopped owner's tasks",
+    );
     const m = b.runtime.metrics().threads[0];
     assert.ok(m !== undefined);
     for (const id of aTasks) {
@@ -208,7 +220,10 @@ async function standbyScenario(
       assert.ok(r !== undefined && r.done, `task ${id} restored`);
       assert.ok(r.fromStandby > 0, `task ${id} started from its standby (${r.fromStandby} entries)`);
       const size = sizes.get(id) ?? 0;
-      assert.ok(r.restored < size, `task ${id} read only the tail: ${r.restored} < ${size} changelog offsets`);
+      assert.ok(
+        r.restored < size,
+        `task ${id} read only the tail: ${r.restored} < ${size} changelog offsets`,
+      );
     }
     assert.deepEqual(await b.standbys(), {}, 'no other instance left: no standby');
 
@@ -250,10 +265,30 @@ describe('standby replicas', { timeout: 180_000 }, () => {
       groupId: 'app',
       state: 'Stable',
       members: [
-        { memberId: 'm1', clientId: 'app-b-0-consumer', groupInstanceId: null, assignment: [{ topic: 'in', partition: 0 }] },
-        { memberId: 'm2', clientId: 'app-b-1-consumer', groupInstanceId: null, assignment: [{ topic: 'in', partition: 1 }] },
-        { memberId: 'm3', clientId: 'app-a-0-consumer', groupInstanceId: null, assignment: [{ topic: 'in', partition: 2 }] },
-        { memberId: 'm4', clientId: 'app-c-x-7-consumer', groupInstanceId: null, assignment: [{ topic: 'in', partition: 3 }] },
+        {
+          memberId: 'm1',
+          clientId: 'app-b-0-consumer',
+          groupInstanceId: null,
+          assignment: [{ topic: 'in', partition: 0 }],
+        },
+        {
+          memberId: 'm2',
+          clientId: 'app-b-1-consumer',
+          groupInstanceId: null,
+          assignment: [{ topic: 'in', partition: 1 }],
+        },
+        {
+          memberId: 'm3',
+          clientId: 'app-a-0-consumer',
+          groupInstanceId: null,
+          assignment: [{ topic: 'in', partition: 2 }],
+        },
+        {
+          memberId: 'm4',
+          clientId: 'app-c-x-7-consumer',
+          groupInstanceId: null,
+          assignment: [{ topic: 'in', partition: 3 }],
+        },
         { memberId: 'm5', clientId: 'other-client', groupInstanceId: null, assignment: [] },
       ],
     };
@@ -284,7 +319,19 @@ describe('standby replicas', { timeout: 180_000 }, () => {
     assert.deepEqual(placeStandbys(shuffled, 'app', tasks, 2), two);
   });
 
-  it('embedded transport: the survivor restores the stopped owner\'s tasks from its standbys', async () => {
+  it('standbyReplicas must be an integer >= 0 (INVALID_CONFIG)', () => {
+    const t = createEmbeddedTransport(tb.broker);
+    for (const bad of [-1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => new StreamRuntime(standbyCountApp('sb-bad'), { transport: t, standbyReplicas: bad }),
+        (e: unknown) => (e as { code?: string }).code === 'INVALID_CONFIG',
+        String(bad),
+      );
+    }
+    assert.equal(new StreamRuntime(standbyCountApp('sb-ok'), { transport: t }).standbyReplicas, 0);
+  });
+
+  it("embedded transport: the survivor restores the stopped owner's tasks from its standbys", async () => {
     const t = createEmbeddedTransport(tb.broker);
     try {
       await standbyScenario(t, 'sb-embedded', async (id) => {
