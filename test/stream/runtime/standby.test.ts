@@ -217,7 +217,8 @@ async function standbyScenario(
     assert.ok(m !== undefined);
     for (const id of aTasks) {
       const r = m.tasks[id]?.restore;
-      assert.ok(r !== undefined && r.done, `task ${id} restored`);
+      assert.ok(r !== undefined, `task ${id} is active on the survivor`);
+      assert.ok(r.done, `task ${id} restored`);
       assert.ok(r.fromStandby > 0, `task ${id} started from its standby (${r.fromStandby} entries)`);
       const size = sizes.get(id) ?? 0;
       assert.ok(
