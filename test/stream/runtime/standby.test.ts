@@ -209,10 +209,11 @@ async function standbyScenario(
     debug('stopping a', sizes);
     await a.stop();
     debug('a stopped');
-    await until(
-      async () => (await b.tasks()).length === PARTITIONS,
-      "the survivor to take the stopped owner's tasks",
-    );
+    await until(async () => {
+      // A task shows in the metrics from the start of its restore: wait for every restore to end.
+      const ts = Object.values(b.runtime.metrics().threads[0]?.tasks ?? {});
+      return ts.length === PARTITIONS && ts.every((x) => x.restore.done);
+    }, "the survivor to take and restore the stopped owner's tasks");
     const m = b.runtime.metrics().threads[0];
     assert.ok(m !== undefined);
     for (const id of aTasks) {
