@@ -137,6 +137,8 @@ export function placeStandbys(
 }
 
 const REFRESH_MS = 2_000;
+/** While the group rebalances (or a refresh failed): how soon to describe it again. */
+const RETRY_MS = 200;
 
 export class StandbyTasks {
   private reader: PartitionReader | undefined;
@@ -175,7 +177,8 @@ export class StandbyTasks {
   }
 
   private async apply(maxRecords: number): Promise<void> {
-    if (this.dirty || Date.now() - this.lastRefresh >= REFRESH_MS) await this.refresh();
+    const since = Date.now() - this.lastRefresh;
+    if ((this.dirty && since >= RETRY_MS) || since >= REFRESH_MS) await this.refresh();
     if (this.reader === undefined || this.byPartition.size === 0) return;
     const recs = await this.reader.poll(maxRecords, 0);
     for (const r of recs) {
