@@ -19,6 +19,8 @@ export type {
   Admin,
   GroupConsumer,
   GroupConsumerOptions,
+  GroupDescription,
+  GroupMemberDescription,
   IncomingRecord,
   IsolationLevel,
   OutgoingRecord,

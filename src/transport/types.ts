@@ -9,7 +9,8 @@
  * Embedded mode and a real cluster differ in configuration, never in application code.
  *
  * The interface is deliberately small:
- *   - Admin: ensure/describe/delete topics, list offsets, read a group's committed offsets.
+ *   - Admin: ensure/describe/delete topics, list offsets, read a group's committed offsets,
+ *     describe a group's members and their assignments (standby placement).
  *   - GroupConsumer: group membership with cooperative (incremental) assignment callbacks, and
  *     fetching from the assigned partitions. Used for the tasks' primary inputs.
  *   - PartitionReader: fetching without a group, from explicit positions. Used to restore
@@ -72,6 +73,24 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>;
 }
 
+/** One member of a consumer group as the coordinator last assigned it (DescribeGroups). */
+export interface GroupMemberDescription {
+  readonly memberId: string;
+  readonly clientId: string;
+  /** Static membership id, null without one. */
+  readonly groupInstanceId: string | null;
+  /** The member's topic-partitions from the group's last completed assignment. */
+  readonly assignment: readonly TopicPartition[];
+}
+
+export interface GroupDescription {
+  readonly groupId: string;
+  /** Kafka's group state name: Stable, PreparingRebalance, CompletingRebalance, Empty, Dead. */
+  readonly state: string;
+  /** Sorted by member id. An unknown group is 'Dead' with no members. */
+  readonly members: readonly GroupMemberDescription[];
+}
+
 export interface Admin {
   /** Partition counts of the topics that exist; a missing topic is absent from the map. */
   describeTopics(topics: readonly string[]): Promise<Map<string, number>>;
@@ -101,6 +120,11 @@ export interface Admin {
     groupId: string,
     partitions: readonly TopicPartition[],
   ): Promise<Array<TopicPartition & { readonly offset: number | null }>>;
+  /**
+   * A classic consumer group's members with their assigned partitions (the consumer-protocol
+   * assignment bytes decoded). During a rebalance the assignments are the last synced ones.
+   */
+  describeGroup(groupId: string): Promise<GroupDescription>;
 }
 
 /**

@@ -48,6 +48,16 @@ describe('sluice run', () => {
     assert.match(r.err, /no-such-app\.ts does not exist/);
   });
 
+  it('--standby-replicas: an integer >= 0 (usage error otherwise), listed in the help', async () => {
+    for (const bad of ['-1', '1.5', 'x']) {
+      const r = await cli('run', `${FIX}/count-app.ts`, '--bootstrap', bootstrap, '--standby-replicas', bad);
+      assert.equal(r.code, EXIT_USAGE, `--standby-replicas ${bad}`);
+      assert.match(r.err, /standby-replicas/);
+    }
+    const help = await cli('run', '--help');
+    assert.match(help.out, /--standby-replicas <n>/);
+  });
+
   it('refuses a file without a StreamApp default export', async () => {
     const r = await cli('run', `${FIX}/not-an-app.ts`, '--bootstrap', bootstrap);
     assert.equal(r.code, EXIT_USAGE);

@@ -637,6 +637,57 @@ export function transportSuite(
       assert.deepEqual([...a.eventsSince(markA, 'lost'), ...c.eventsSince(markC, 'lost')], []);
     });
 
+    it('describeGroup: members with client ids and the partitions each was assigned; unknown group is Dead', {
+      timeout: CASE_TIMEOUT,
+    }, async () => {
+      const n = 4;
+      const tp = await topic(n, 'describe');
+      const groupId = uniq('describe');
+      const unknown = await t.admin.describeGroup(uniq('nogroup'));
+      assert.equal(unknown.state, 'Dead');
+      assert.deepEqual(unknown.members, []);
+      const a = new Member(t, { ...consumerOptions(groupId, [tp]), clientId: 'describe-a' });
+      const b = new Member(t, { ...consumerOptions(groupId, [tp]), clientId: 'describe-b' });
+      closeLater(a.consumer);
+      closeLater(b.consumer);
+      await Promise.all([a.consumer.start(), b.consumer.start()]);
+      await pollUntil([a, b], 'two members to split 4 partitions', () => balanced([a, b], tp, n));
+      const expected = new Map([
+        ['describe-a', a.assignment()],
+        ['describe-b', b.assignment()],
+      ]);
+      // The coordinator may still finish the last sync round: wait for Stable with both members.
+      const d = await until(
+        'the group to be described as Stable with both assignments',
+        async () => {
+          const g = await t.admin.describeGroup(groupId);
+          const ok =
+            g.state === 'Stable' &&
+            g.members.length === 2 &&
+            g.members.every((m) => expected.get(m.clientId)?.join(' ') === sortTps(m.assignment).join(' '));
+          if (!ok) await new Promise((r) => setTimeout(r, 100));
+          return ok ? g : undefined;
+        },
+        () => 'not yet',
+      );
+      assert.equal(d.groupId, groupId);
+      assert.deepEqual(d.members.map((m) => m.clientId).sort(), ['describe-a', 'describe-b']);
+      for (const m of d.members) {
+        assert.ok(m.memberId.length > 0);
+        assert.equal(m.groupInstanceId, null);
+      }
+      assert.deepEqual(
+        d.members.flatMap((m) => sortTps(m.assignment)).sort(),
+        sortTps(allOf(tp, n)),
+        'every partition appears once',
+      );
+      assert.deepEqual(
+        d.members.map((m) => m.memberId),
+        d.members.map((m) => m.memberId).sort(),
+        'sorted by member id',
+      );
+    });
+
     it('a member that stops polling past maxPollIntervalMs loses its partitions (onLost) to the others', {
       timeout: CASE_TIMEOUT,
     }, async () => {

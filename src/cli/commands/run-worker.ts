@@ -25,6 +25,7 @@ export interface RunWorkerData {
   readonly instanceId: string;
   readonly guarantee: 'exactly_once' | 'at_least_once';
   readonly commitIntervalMs: number;
+  readonly standbyReplicas?: number;
   readonly index: number;
 }
 
@@ -54,6 +55,7 @@ try {
     instanceId: data.instanceId,
     guarantee: data.guarantee,
     commitIntervalMs: data.commitIntervalMs,
+    standbyReplicas: data.standbyReplicas,
     threads: 1,
     firstThreadIndex: data.index,
     announce: false,

@@ -7,6 +7,8 @@
  *   --embedded --data-dir <dir> [--port n]: Sluice's broker starts in this process (TCP
  *     listener on --port, default 9092, for other tools) and the app uses the embedded
  *     transport (no TCP between the app and the broker).
+ * Standbys: --standby-replicas n (default 0) warm copies of each stateful task on other
+ * instances (stream/runtime/standby.ts).
  * Threads: --threads n stream threads (default: cores), each a group member with its own
  * transactional producer `<app id>-<instance id>-<thread>`. With the kafka transport each runs
  * in its own worker thread (run-workers.ts: n cores); with --embedded they share this
@@ -42,6 +44,7 @@ interface RunOpts {
   instanceId?: string;
   guarantee: 'exactly_once' | 'at_least_once';
   threads?: number;
+  standbyReplicas: number;
   commitIntervalMs: number;
   metricsIntervalMs: number;
   requestTimeoutMs?: number;
@@ -123,6 +126,14 @@ export function registerRunCommand(program: Command): void {
         .default('exactly_once'),
     )
     .addOption(new Option('--threads <n>', 'stream threads (default: cores)').argParser(int(1, 1024)))
+    .addOption(
+      new Option(
+        '--standby-replicas <n>',
+        "warm copies of each stateful task kept on other instances (read from the task's changelog; a moved task then restores only the tail). Each costs the memory of the task's stores",
+      )
+        .argParser(int(0, 1024))
+        .default(0),
+    )
     .addOption(
       new Option('--commit-interval-ms <n>', 'commit (transaction) interval').argParser(int(1)).default(100),
     )
@@ -207,6 +218,7 @@ See docs/stream-on-kafka.md.
         guarantee: opts.guarantee,
         threads,
         commitIntervalMs: opts.commitIntervalMs,
+        standbyReplicas: opts.standbyReplicas,
       });
       // kafka transport with several threads: one worker thread per stream thread (cores).
       const pool =
@@ -220,6 +232,7 @@ See docs/stream-on-kafka.md.
                 instanceId,
                 guarantee: opts.guarantee,
                 commitIntervalMs: opts.commitIntervalMs,
+                standbyReplicas: opts.standbyReplicas,
               },
               threads,
             )

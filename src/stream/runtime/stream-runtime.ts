@@ -21,12 +21,15 @@
  * sub-topology that exists (Admin.listTopics when the transport has it, else the names this
  * process has seen).
  *
+ * standbyReplicas (default 0): each thread keeps warm copies of other instances' stateful
+ * tasks (standby.ts); a task that moves to it restores only its changelog's tail.
+ *
  * close(): every thread commits (exactly_once: finishes its transaction), closes its tasks and
  * leaves the group. crashAtNextCommit(): stops mid-transaction, as kill -9 would (tests).
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { createLogger, type Logger } from '../../common/index.js';
+import { createLogger, type Logger, SluiceError } from '../../common/index.js';
 import type { TopicSpec, Transport } from '../../transport/index.js';
 import type { StreamApp } from '../api/app.js';
 import { type AppPlan, ownsStore, resolvePartitions, splitTopology } from '../plan/subtopology.js';
@@ -56,6 +59,11 @@ export interface StreamRuntimeOptions {
   readonly maxPollRecords?: number;
   /** Group session timeout: how soon a crashed instance's tasks move (default 10 s). */
   readonly sessionTimeoutMs?: number;
+  /**
+   * Standby replicas per stateful task (Kafka Streams' num.standby.replicas, default 0): warm
+   * copies of other instances' tasks, on other instances (standby.ts). Integer >= 0.
+   */
+  readonly standbyReplicas?: number;
   /** Log readiness as `{"msg":"running"}` (default true; worker threads leave it to their parent). */
   readonly announce?: boolean;
 }
@@ -78,6 +86,7 @@ export class StreamRuntime {
   readonly applicationId: string;
   readonly instanceId: string;
   readonly guarantee: ProcessingGuarantee;
+  readonly standbyReplicas: number;
   readonly plan: AppPlan;
   private readonly log: Logger;
   private readonly threads: StreamThread[] = [];
@@ -94,6 +103,12 @@ export class StreamRuntime {
     this.applicationId = options.applicationId ?? app.applicationId;
     this.instanceId = options.instanceId ?? randomUUID().slice(0, 8);
     this.guarantee = options.guarantee ?? 'exactly_once';
+    this.standbyReplicas = options.standbyReplicas ?? 0;
+    if (!Number.isInteger(this.standbyReplicas) || this.standbyReplicas < 0)
+      throw new SluiceError(
+        'INVALID_CONFIG',
+        `standbyReplicas must be an integer >= 0, got ${String(options.standbyReplicas)}`,
+      );
     this.plan = splitTopology(app.graph, this.applicationId);
     this.log = createLogger('stream', { app: this.applicationId, instance: this.instanceId });
   }
@@ -115,6 +130,8 @@ export class StreamRuntime {
       changelogs: this.changelogs,
       maxPollRecords: this.options.maxPollRecords,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
+      standbyReplicas: this.standbyReplicas,
+      instanceId: this.instanceId,
       ensureChangelog: async (store, partitions) => {
         await admin.ensureTopics([this.changelogSpec(store, partitions)]);
         this.changelogs.add(store);

@@ -27,6 +27,11 @@
  * commit aborts (if it still can), drops every task, closes the consumer and producer and
  * rejoins (reset()): the same path as a crash, without the process dying.
  *
+ * Standby replicas (ctx.standbyReplicas > 0, standby.ts): the thread keeps warm copies of
+ * other instances' tasks, re-placed after each assignment change and every few seconds and
+ * read without blocking in step(); a task that becomes active here restores from its standby
+ * (its content, then only the changelog's tail).
+ *
  * Concurrency: one async loop; rebalance callbacks run inside consumer.poll(), so they never
  * interleave with processing. Several threads may share one event loop (embedded transport).
  */
@@ -53,6 +58,7 @@ import {
   UpstreamWatermarks,
 } from './kafka-io.js';
 import { StreamRecord } from './record.js';
+import { type StandbyTaskMetrics, StandbyTasks, type WarmChangelog } from './standby.js';
 import { DEFAULT_DEAD_LETTER_SINK, DEFAULT_LATE_SINK, Task } from './task.js';
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
@@ -95,12 +101,18 @@ export interface ThreadContext {
   readonly maxPollRecords?: number;
   /** Group session timeout (default the transport's, 10 s). */
   readonly sessionTimeoutMs?: number;
+  /** Standby replicas per stateful task (default 0); needs instanceId. */
+  readonly standbyReplicas?: number;
+  /** This instance's id (the `<instance>` of the transactional id). */
+  readonly instanceId?: string;
 }
 
 export interface RestoreProgress {
   restored: number;
   total: number;
   done: boolean;
+  /** Store entries taken from this thread's standby of the task (0: restored from the log start). */
+  fromStandby: number;
 }
 
 export interface TaskMetricsView {
@@ -132,6 +144,8 @@ export interface ThreadMetrics {
   recordsOut: number;
   /** Changelog records restored since start, over every task this thread built. */
   restoredRecords: number;
+  /** Standby tasks kept on this thread: changelog lag and records applied. */
+  standbys: Record<string, StandbyTaskMetrics>;
   /** Event timestamp → committed output, over the last 1 024 committed records. */
   e2eLatencyMs: { p50: number | null; p99: number | null };
 }
@@ -174,6 +188,7 @@ export class StreamThread {
   private lastCommitAt = Date.now();
   private loop: Promise<void> | undefined;
   private readonly latencies = new Float64Array(LATENCY_SAMPLES);
+  private readonly standby: StandbyTasks | undefined;
   private latencyCount = 0;
   readonly metricsState: ThreadMetrics;
 
@@ -203,8 +218,25 @@ export class StreamThread {
       recordsIn: 0,
       recordsOut: 0,
       restoredRecords: 0,
+      standbys: {},
       e2eLatencyMs: { p50: null, p99: null },
     };
+    if ((ctx.standbyReplicas ?? 0) > 0 && ctx.instanceId !== undefined) {
+      this.standby = new StandbyTasks({
+        transport: ctx.transport,
+        plan: ctx.plan,
+        applicationId: ctx.applicationId,
+        instanceId: ctx.instanceId,
+        thread: index,
+        replicas: ctx.standbyReplicas as number,
+        partitions: ctx.partitions,
+        clientId: `${transactionalId}-standby`,
+        log: this.log,
+        storeNames: () => ctx.storeNames(),
+        activeTasks: () => new Set(this.tasks.keys()),
+      });
+      this.metricsState.standbys = this.standby.metrics;
+    }
   }
 
   /** Connects the producer and joins the group; the loop runs until close(). */
@@ -280,6 +312,7 @@ export class StreamThread {
     if (this.needsReset || this.stopping) return;
     this.ingest(records);
     if (this.secondaries.size > 0) this.ingest(await (this.reader as PartitionReader).poll(max, 0));
+    if (this.standby !== undefined) await this.standby.step(max);
     const now = Date.now();
     for (const ts of this.tasks.values()) ts.task.advanceProcessingTime();
     if (now - this.lastCommitAt >= this.ctx.commitIntervalMs) await this.commitAll(true);
@@ -349,6 +382,7 @@ export class StreamThread {
         await this.createTask(st, tp.partition);
       }
       await this.reassignSecondaries();
+      this.standby?.invalidate();
     } finally {
       this.metricsState.state = 'running';
     }
@@ -361,6 +395,7 @@ export class StreamThread {
     if (!this.stopping) await this.commitAll();
     for (const id of leaving) this.closeTask(id);
     await this.reassignSecondaries();
+    this.standby?.invalidate();
     this.log.info({ tasks: leaving }, 'tasks revoked');
   }
 
@@ -384,9 +419,9 @@ export class StreamThread {
 
   private async createTask(st: SubTopology, partition: number): Promise<void> {
     const id = `${st.id}_${partition}`;
-    const restore: RestoreProgress = { restored: 0, total: 0, done: false };
+    const restore: RestoreProgress = { restored: 0, total: 0, done: false, fromStandby: 0 };
     this.metricsState.tasks[id] = { recordsIn: 0, recordsOut: 0, watermarkLagMs: null, restore };
-    const restored = await this.restoreStores(st, partition, restore, id);
+    const restored = await this.restoreStores(st, partition, restore, id, this.standby?.take(id));
     const sinks: TopicSink[] = [];
     const app = this.ctx.applicationId;
     const task = new Task(st.topology, {
@@ -443,7 +478,10 @@ export class StreamThread {
       restore,
       recordsIn: 0,
     });
-    this.log.info({ task: id, restoredRecords: restore.restored }, 'task created');
+    this.log.info(
+      { task: id, restoredRecords: restore.restored, fromStandby: restore.fromStandby },
+      'task created',
+    );
   }
 
   private countOfSubTopology(id: number): number {
@@ -451,12 +489,17 @@ export class StreamThread {
     return this.ctx.partitions.get(st.primary) ?? 1;
   }
 
-  /** Reads this task's changelog partitions from the log start to the last stable offset. */
+  /**
+   * Reads this task's changelog partitions from the log start to the last stable offset; with
+   * a warm standby of the task (`warm`, changelog topic → content), its content comes first
+   * and only the changelog from the standby's position on is read.
+   */
   private async restoreStores(
     st: SubTopology,
     partition: number,
     progress: RestoreProgress,
     taskId: string,
+    warm?: ReadonlyMap<string, WarmChangelog>,
   ): Promise<Map<string, ChangelogEntry[]>> {
     const out = new Map<string, ChangelogEntry[]>();
     const stores = (await this.ctx.storeNames()).filter((s) => ownsStore(st, s));
@@ -492,7 +535,9 @@ export class StreamThread {
         'restore range (start, last stable, high watermark)',
       );
     }
-    const positions = starts.filter((s) => s.offset < (endOf.get(s.topic) ?? 0));
+    const positions = this.startFromStandby(starts, warm, topicToStore, out, progress).filter(
+      (s) => s.offset < (endOf.get(s.topic) ?? 0),
+    );
     for (const s of positions) progress.total += (endOf.get(s.topic) ?? 0) - s.offset;
     if (positions.length > 0) {
       const reader = this.ctx.transport.partitionReader({
@@ -530,6 +575,29 @@ export class StreamThread {
     }
     progress.done = true;
     return out;
+  }
+
+  /**
+   * Restore positions: a changelog partition the standby holds (from a position not before the
+   * log start) starts at the standby's position, its entries becoming the store's initial content.
+   */
+  private startFromStandby(
+    starts: readonly TopicPartitionOffset[],
+    warm: ReadonlyMap<string, WarmChangelog> | undefined,
+    topicToStore: ReadonlyMap<string, string>,
+    out: Map<string, ChangelogEntry[]>,
+    progress: RestoreProgress,
+  ): TopicPartitionOffset[] {
+    if (warm === undefined) return [...starts];
+    return starts.map((s) => {
+      const w = warm.get(s.topic);
+      if (w === undefined || w.position < s.offset) return s;
+      const list: ChangelogEntry[] = [];
+      for (const e of w.entries.values()) list.push({ key: e.key, value: e.value });
+      out.set(topicToStore.get(s.topic) as string, list);
+      progress.fromStandby += list.length;
+      return { topic: s.topic, partition: s.partition, offset: w.position };
+    });
   }
 
   /** Points the secondary reader at the co-partitioned inputs of the current tasks. */
@@ -843,6 +911,7 @@ export class StreamThread {
   async leave(): Promise<void> {
     for (const id of [...this.tasks.keys()]) this.closeTask(id);
     await this.closeClients(true);
+    await this.standby?.close();
     this.metricsState.state = 'closed';
   }
 
@@ -861,6 +930,7 @@ export class StreamThread {
     for (const id of [...this.tasks.keys()]) this.closeTask(id);
     await this.consumer?.close().catch(() => {});
     await this.reader?.close().catch(() => {});
+    await this.standby?.close();
     this.metricsState.state = 'closed';
   }
 
@@ -899,6 +969,7 @@ export class StreamThread {
     const tps: TopicPartition[] = [];
     for (const ts of this.tasks.values())
       for (const i of ts.st.inputs) tps.push({ topic: i.topic, partition: ts.partition });
+    await this.standby?.refreshLag();
     if (tps.length === 0) {
       this.metricsState.lag = {};
       return;

@@ -1,6 +1,7 @@
 /**
  * Admin over the broker's handlers: Metadata (describe, topic ids), CreateTopics,
- * DeleteTopics, ListOffsets, OffsetFetch with requireStable.
+ * DeleteTopics, ListOffsets, OffsetFetch with requireStable, DescribeGroups (members'
+ * consumer-protocol assignment bytes decoded with protocol/consumer-protocol.ts).
  *
  * ensureTopics: describes first and creates only the missing topics; an existing topic with
  * another partition count is INVALID_CONFIG naming it (its config is never altered). A
@@ -14,8 +15,16 @@
  * No state beyond that cache; nothing here writes except through the broker's handlers.
  */
 import { SluiceError } from '../../common/index.js';
-import { ErrorCode } from '../../protocol/index.js';
-import type { Admin, IsolationLevel, TopicPartition, TopicPartitionOffset, TopicSpec } from '../types.js';
+import { decodeConsumerAssignment, ErrorCode } from '../../protocol/index.js';
+import type {
+  Admin,
+  GroupDescription,
+  GroupMemberDescription,
+  IsolationLevel,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+} from '../types.js';
 import { type InProcessConnection, kafkaFailure, withRetries } from './connection.js';
 
 const ADMIN_TIMEOUT_MS = 60_000;
@@ -166,6 +175,21 @@ export class EmbeddedAdmin implements Admin {
     });
   }
 
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    const r = await this.conn.call(15, { groups: [groupId], includeAuthorizedOperations: false });
+    const g = r.groups[0];
+    if (g === undefined) return { groupId, state: 'Dead', members: [] };
+    if (g.errorCode !== 0) throw kafkaFailure(g.errorCode, `DescribeGroups ${groupId}`);
+    const members: GroupMemberDescription[] = g.members.map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      groupInstanceId: m.groupInstanceId ?? null,
+      assignment: decodeAssignmentBytes(m.memberAssignment),
+    }));
+    members.sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+    return { groupId, state: g.groupState, members };
+  }
+
   /** Topic ids by name (NOT_FOUND for a topic that does not exist). */
   async topicIds(topics: readonly string[]): Promise<Map<string, Buffer>> {
     const unknown = topics.filter((t) => !this.ids.has(t));
@@ -196,5 +220,15 @@ export function groupByTopic(partitions: readonly TopicPartition[]): Map<string,
     }
     ps.push(tp.partition);
   }
+  return out;
+}
+
+/** A member's consumer-protocol assignment as topic-partitions (empty bytes: none yet). */
+export function decodeAssignmentBytes(bytes: Uint8Array | null | undefined): TopicPartition[] {
+  if (bytes === null || bytes === undefined || bytes.byteLength === 0) return [];
+  const a = decodeConsumerAssignment(bytes);
+  const out: TopicPartition[] = [];
+  for (const t of a.assignedPartitions)
+    for (const partition of t.partitions) out.push({ topic: t.topic, partition });
   return out;
 }

@@ -16,6 +16,9 @@
  *   librdkafka's admin returns that per partition (it does not retry), so this retries with
  *   backoff until the decision (bounded by the request timeout): an offset is never one a
  *   pending transaction may still change. A partition without a commit (offset -1) is null.
+ * - describeGroup: AdminClient.describeGroups; the binding decodes each member's
+ *   consumer-protocol assignment into `assignment.topicPartitions` (memberAssignment bytes are
+ *   always null there), which is what is returned.
  *
  * Concurrency: every call is independent; librdkafka serialises on its side. All calls are
  * bounded by the transport's request timeout. Nothing here writes locally: no crash behaviour.
@@ -24,7 +27,15 @@
 import type { IAdminClient } from '@confluentinc/kafka-javascript';
 import ck from '@confluentinc/kafka-javascript';
 import { SluiceError } from '../../common/index.js';
-import type { Admin, IsolationLevel, TopicPartition, TopicPartitionOffset, TopicSpec } from '../types.js';
+import type {
+  Admin,
+  GroupDescription,
+  GroupMemberDescription,
+  IsolationLevel,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+} from '../types.js';
 import {
   call,
   clientConfig,
@@ -36,6 +47,8 @@ import {
 
 const { RdKafka } = ck;
 const OffsetSpec = (RdKafka as unknown as { OffsetSpec: { EARLIEST: unknown; LATEST: unknown } }).OffsetSpec;
+/** librdkafka's rd_kafka_consumer_group_state_t, by number. */
+const GROUP_STATES = ['Unknown', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'];
 const ISOLATION = { read_uncommitted: 0, read_committed: 1 } as const;
 
 export class KafkaAdmin implements Admin {
@@ -258,6 +271,43 @@ export class KafkaAdmin implements Admin {
         return { topic: p.topic, partition: p.partition, offset: offset >= 0 ? offset : null };
       });
     }
+  }
+
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    const admin = this.admin();
+    type Described = {
+      groups: Array<{
+        groupId: string;
+        error?: unknown;
+        state: number;
+        members: Array<{
+          memberId: string;
+          clientId: string;
+          groupInstanceId?: string | null;
+          assignment?: { topicPartitions?: Array<{ topic: string; partition: number }> } | null;
+        }>;
+      }>;
+    };
+    const r = await call<Described>('describe group', 'admin', (cb) =>
+      admin.describeGroups([groupId], { timeout: this.timeoutMs }, cb as never),
+    );
+    const g = r.groups.find((x) => x.groupId === groupId);
+    if (g === undefined) return { groupId, state: 'Dead', members: [] };
+    if (g.error !== undefined && g.error !== null)
+      throw new SluiceError('IO', `describe group '${groupId}': ${(g.error as Error).message}`, {
+        cause: g.error,
+      });
+    const members: GroupMemberDescription[] = g.members.map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      groupInstanceId: m.groupInstanceId === undefined || m.groupInstanceId === '' ? null : m.groupInstanceId,
+      assignment: (m.assignment?.topicPartitions ?? []).map((tp) => ({
+        topic: tp.topic,
+        partition: tp.partition,
+      })),
+    }));
+    members.sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+    return { groupId, state: GROUP_STATES[g.state] ?? 'Unknown', members };
   }
 
   close(): void {
