@@ -3,8 +3,7 @@
  * broker process (`sluice broker`, temp data dir), and `sluice run --bootstrap` instances of
  * the windowed-aggregation app (support/windowed-app.ts: keyBy → tumbling window count+sum →
  * JSON output, so the run crosses a repartition topic) over a 12-partition input of
- * SLUICE_CHAOS_RECORDS records (default 300 000 — the issue's 500 000 run is the embedded-transport
- * chaos test; this is the shorter run over TCP; 1 000 keys).
+ * SLUICE_CHAOS_RECORDS records (default 500 000, the issue's size; 1 000 keys).
  *
  * The input is produced during the run at a steady rate (SLUICE_CHAOS_FEED_S seconds, default
  * 50: a killed member is only replaced after its session times out, so ten kill cycles need
@@ -48,7 +47,7 @@ const APP = join(here, 'support/windowed-app.ts');
 const PARTITIONS = 12;
 const KEYS = 1000;
 const KILLS = 10;
-const EOS_RECORDS = Number(process.env.SLUICE_CHAOS_RECORDS ?? 300_000);
+const EOS_RECORDS = Number(process.env.SLUICE_CHAOS_RECORDS ?? 500_000);
 const ALOS_RECORDS = Number(process.env.SLUICE_CHAOS_ALOS_RECORDS ?? 200_000);
 const FEED_S = Number(process.env.SLUICE_CHAOS_FEED_S ?? 50);
 
