@@ -2,6 +2,7 @@
  * bench/cdc.ts: Postgres CDC throughput and latency, printed as ONE JSON object.
  *
  *   node --import tsx bench/cdc.ts [--snapshot-rows N] [--changes N] [--latency-txns N] [--chunk-rows N] [--sink broker|file]
+ *                                  [--sink-config key=value,key=value]
  *
  * Starts a throwaway Postgres (test/helpers/postgres.ts), then measures, in one run:
  *  - baseline: Postgres's own insert rate for the same rows (INSERT … SELECT generate_series,
@@ -46,6 +47,13 @@ const LATENCY_TXNS = arg('latency-txns', 1000);
 const CHUNK_ROWS = arg('chunk-rows', 10_000);
 const SINK = process.argv.includes('--sink') ? process.argv[process.argv.indexOf('--sink') + 1] : 'broker';
 if (SINK !== 'broker' && SINK !== 'file') throw new Error(`--sink broker|file, not ${SINK}`);
+// Extra librdkafka properties for KafkaChangeSink (experiments: batch.size, linger.ms, …).
+const SINK_CONFIG: Record<string, string> = Object.fromEntries(
+  (process.argv.includes('--sink-config') ? process.argv[process.argv.indexOf('--sink-config') + 1] : '')
+    .split(',')
+    .filter((kv) => kv.includes('='))
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
 class MeasuringSink implements ChangeSink {
   count = 0;
@@ -177,7 +185,7 @@ try {
 
   if (SINK === 'broker') {
     broker = await startBrokerProcess();
-    sink = new MeasuringSink(new KafkaChangeSink({ bootstrap: broker.bootstrap }));
+    sink = new MeasuringSink(new KafkaChangeSink({ bootstrap: broker.bootstrap, config: SINK_CONFIG }));
     offsets = new KafkaOffsetStore({ bootstrap: broker.bootstrap });
   } else {
     sink = new MeasuringSink(await FileChangeSink.open(join(dir, 'records.jsonl')));
@@ -238,6 +246,7 @@ try {
 
   const out = {
     name: 'cdc',
+    sink_config: SINK_CONFIG,
     sink:
       SINK === 'broker'
         ? 'Sluice broker process (fsync before ack), librdkafka idempotent producer acks=all, offsets in _sluice_cdc_offsets'
