@@ -58,6 +58,8 @@ const SINK_CONFIG: Record<string, string> = Object.fromEntries(
 class MeasuringSink implements ChangeSink {
   count = 0;
   latencies: number[] = [];
+  /** Per latency row (by id): Postgres's commit time (source.ts_ms) and the sink's ack time. */
+  times = new Map<string, { ts: number; ack: number }>();
   measure = false;
   onCount: (() => void) | undefined;
   constructor(private readonly inner: ChangeSink) {}
@@ -68,8 +70,9 @@ class MeasuringSink implements ChangeSink {
     if (this.measure) {
       for (const r of records) {
         if (r.value === null) continue;
-        const v = JSON.parse(r.value.toString()) as { source: { ts_ms: number } };
+        const v = JSON.parse(r.value.toString()) as { source: { ts_ms: number }; after: { id: unknown } };
         this.latencies.push(now - v.source.ts_ms);
+        this.times.set(String(v.after.id), { ts: v.source.ts_ms, ack: now });
       }
     }
     this.onCount?.();
@@ -233,14 +236,26 @@ try {
   // Latency: single-row transactions at ~500/s.
   sink.measure = true;
   const latBase = sink.count;
+  const returned = new Map<string, number>();
   for (let i = 0; i < LATENCY_TXNS; i++) {
     await client.query('INSERT INTO stream VALUES ($1, $2, 1.5, now(), true, 1)', [
       CHANGES + 1 + i,
       `lat ${i}`,
     ]);
+    returned.set(String(CHANGES + 1 + i), Date.now());
     await new Promise((r) => setTimeout(r, 2));
   }
   await waitFor(() => (sink as MeasuringSink).count - latBase >= LATENCY_TXNS, 60_000);
+  // Where the latency goes: commit time → the writer's INSERT returned (Postgres's commit, WAL
+  // flush included, and this process waking up) vs → the sink's acknowledgement.
+  const commitMs: number[] = [];
+  const afterCommitMs: number[] = [];
+  for (const [id, t] of sink.times) {
+    const r = returned.get(id);
+    if (r === undefined) continue;
+    commitMs.push(r - t.ts);
+    afterCommitMs.push(t.ack - Math.max(r, t.ts));
+  }
   await source.stop();
   source = undefined;
 
@@ -279,6 +294,11 @@ try {
       p50_ms: percentile(sink.latencies, 50),
       p99_ms: percentile(sink.latencies, 99),
       max_ms: Math.max(...sink.latencies),
+      // split of the same rows: Postgres's commit as its client saw it, then the rest
+      postgres_commit_p50_ms: percentile(commitMs, 50),
+      postgres_commit_p99_ms: percentile(commitMs, 99),
+      after_client_commit_p50_ms: percentile(afterCommitMs, 50),
+      after_client_commit_p99_ms: percentile(afterCommitMs, 99),
     },
     baseline: {
       postgres_bulk_insert_rows_per_s: Math.round(pgBulkInsertRate),
