@@ -32,6 +32,7 @@ import {
   KafkaOffsetStore,
   type OffsetStore,
   PostgresCdcSource,
+  type SourceOffset,
 } from '../src/connectors/index.js';
 import { type ManagedBrokerProcess, startBrokerProcess } from '../test/helpers/broker-process.js';
 import { startPostgres } from '../test/helpers/postgres.js';
@@ -78,6 +79,27 @@ class MeasuringSink implements ChangeSink {
     this.onCount?.();
   }
   close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Times the connector's offset saves (each one an acks=all produce to the offsets topic). */
+class MeasuringOffsets implements OffsetStore {
+  measure = false;
+  saveMs: number[] = [];
+  constructor(private readonly inner: OffsetStore) {}
+  load(slot: string) {
+    return this.inner.load(slot);
+  }
+  async save(o: SourceOffset): Promise<void> {
+    const t = performance.now();
+    await this.inner.save(o);
+    if (this.measure) this.saveMs.push(performance.now() - t);
+  }
+  clear(slot: string) {
+    return this.inner.clear(slot);
+  }
+  close() {
     return this.inner.close();
   }
 }
@@ -165,7 +187,7 @@ const client = new pg.Client({ connectionString: pgs.url });
 let source: PostgresCdcSource | undefined;
 let broker: ManagedBrokerProcess | undefined;
 let sink: MeasuringSink | undefined;
-let offsets: OffsetStore | undefined;
+let offsets: MeasuringOffsets | undefined;
 try {
   await client.connect();
   await client.query(
@@ -189,10 +211,10 @@ try {
   if (SINK === 'broker') {
     broker = await startBrokerProcess();
     sink = new MeasuringSink(new KafkaChangeSink({ bootstrap: broker.bootstrap, config: SINK_CONFIG }));
-    offsets = new KafkaOffsetStore({ bootstrap: broker.bootstrap });
+    offsets = new MeasuringOffsets(new KafkaOffsetStore({ bootstrap: broker.bootstrap }));
   } else {
     sink = new MeasuringSink(await FileChangeSink.open(join(dir, 'records.jsonl')));
-    offsets = new FileOffsetStore(join(dir, 'offsets'));
+    offsets = new MeasuringOffsets(new FileOffsetStore(join(dir, 'offsets')));
   }
   const options = {
     url: pgs.url,
@@ -235,6 +257,7 @@ try {
 
   // Latency: single-row transactions at ~500/s.
   sink.measure = true;
+  offsets.measure = true;
   const latBase = sink.count;
   const returned = new Map<string, number>();
   for (let i = 0; i < LATENCY_TXNS; i++) {
@@ -299,6 +322,10 @@ try {
       postgres_commit_p99_ms: percentile(commitMs, 99),
       after_client_commit_p50_ms: percentile(afterCommitMs, 50),
       after_client_commit_p99_ms: percentile(afterCommitMs, 99),
+      // the connector saves its offset after a send and before the next one when idle
+      offset_saves: offsets.saveMs.length,
+      offset_save_p50_ms: Number(percentile(offsets.saveMs, 50).toFixed(1)),
+      offset_save_p99_ms: Number(percentile(offsets.saveMs, 99).toFixed(1)),
     },
     baseline: {
       postgres_bulk_insert_rows_per_s: Math.round(pgBulkInsertRate),
