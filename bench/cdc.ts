@@ -36,6 +36,7 @@ import {
 } from '../src/connectors/index.js';
 import { type ManagedBrokerProcess, startBrokerProcess } from '../test/helpers/broker-process.js';
 import { startPostgres } from '../test/helpers/postgres.js';
+import { quantile } from './support/stats.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -104,10 +105,11 @@ class MeasuringOffsets implements OffsetStore {
   }
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
-}
+const percentile = (xs: readonly number[], p: number): number =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    p / 100,
+  );
 
 /** CPU seconds (user + system, all threads) of a process, from /proc; with `children`, also its reaped children's. */
 function procCpu(pid: number | undefined, children = false, thread?: number): number {
