@@ -2,6 +2,7 @@
  * bench/cdc.ts: Postgres CDC throughput and latency, printed as ONE JSON object.
  *
  *   node --import tsx bench/cdc.ts [--snapshot-rows N] [--changes N] [--latency-txns N] [--chunk-rows N] [--sink broker|file]
+ *                                  [--sink-config key=value,key=value]
  *
  * Starts a throwaway Postgres (test/helpers/postgres.ts), then measures, in one run:
  *  - baseline: Postgres's own insert rate for the same rows (INSERT … SELECT generate_series,
@@ -31,9 +32,11 @@ import {
   KafkaOffsetStore,
   type OffsetStore,
   PostgresCdcSource,
+  type SourceOffset,
 } from '../src/connectors/index.js';
 import { type ManagedBrokerProcess, startBrokerProcess } from '../test/helpers/broker-process.js';
 import { startPostgres } from '../test/helpers/postgres.js';
+import { quantile } from './support/stats.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,10 +49,19 @@ const LATENCY_TXNS = arg('latency-txns', 1000);
 const CHUNK_ROWS = arg('chunk-rows', 10_000);
 const SINK = process.argv.includes('--sink') ? process.argv[process.argv.indexOf('--sink') + 1] : 'broker';
 if (SINK !== 'broker' && SINK !== 'file') throw new Error(`--sink broker|file, not ${SINK}`);
+// Extra librdkafka properties for KafkaChangeSink (experiments: batch.size, linger.ms, …).
+const SINK_CONFIG: Record<string, string> = Object.fromEntries(
+  (process.argv.includes('--sink-config') ? process.argv[process.argv.indexOf('--sink-config') + 1] : '')
+    .split(',')
+    .filter((kv) => kv.includes('='))
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
 class MeasuringSink implements ChangeSink {
   count = 0;
   latencies: number[] = [];
+  /** Per latency row (by id): Postgres's commit time (source.ts_ms) and the sink's ack time. */
+  times = new Map<string, { ts: number; ack: number }>();
   measure = false;
   onCount: (() => void) | undefined;
   constructor(private readonly inner: ChangeSink) {}
@@ -60,8 +72,9 @@ class MeasuringSink implements ChangeSink {
     if (this.measure) {
       for (const r of records) {
         if (r.value === null) continue;
-        const v = JSON.parse(r.value.toString()) as { source: { ts_ms: number } };
+        const v = JSON.parse(r.value.toString()) as { source: { ts_ms: number }; after: { id: unknown } };
         this.latencies.push(now - v.source.ts_ms);
+        this.times.set(String(v.after.id), { ts: v.source.ts_ms, ack: now });
       }
     }
     this.onCount?.();
@@ -71,10 +84,32 @@ class MeasuringSink implements ChangeSink {
   }
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+/** Times the connector's offset saves (each one an acks=all produce to the offsets topic). */
+class MeasuringOffsets implements OffsetStore {
+  measure = false;
+  saveMs: number[] = [];
+  constructor(private readonly inner: OffsetStore) {}
+  load(slot: string) {
+    return this.inner.load(slot);
+  }
+  async save(o: SourceOffset): Promise<void> {
+    const t = performance.now();
+    await this.inner.save(o);
+    if (this.measure) this.saveMs.push(performance.now() - t);
+  }
+  clear(slot: string) {
+    return this.inner.clear(slot);
+  }
+  close() {
+    return this.inner.close();
+  }
 }
+
+const percentile = (xs: readonly number[], p: number): number =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    p / 100,
+  );
 
 /** CPU seconds (user + system, all threads) of a process, from /proc; with `children`, also its reaped children's. */
 function procCpu(pid: number | undefined, children = false, thread?: number): number {
@@ -154,7 +189,7 @@ const client = new pg.Client({ connectionString: pgs.url });
 let source: PostgresCdcSource | undefined;
 let broker: ManagedBrokerProcess | undefined;
 let sink: MeasuringSink | undefined;
-let offsets: OffsetStore | undefined;
+let offsets: MeasuringOffsets | undefined;
 try {
   await client.connect();
   await client.query(
@@ -177,11 +212,11 @@ try {
 
   if (SINK === 'broker') {
     broker = await startBrokerProcess();
-    sink = new MeasuringSink(new KafkaChangeSink({ bootstrap: broker.bootstrap }));
-    offsets = new KafkaOffsetStore({ bootstrap: broker.bootstrap });
+    sink = new MeasuringSink(new KafkaChangeSink({ bootstrap: broker.bootstrap, config: SINK_CONFIG }));
+    offsets = new MeasuringOffsets(new KafkaOffsetStore({ bootstrap: broker.bootstrap }));
   } else {
     sink = new MeasuringSink(await FileChangeSink.open(join(dir, 'records.jsonl')));
-    offsets = new FileOffsetStore(join(dir, 'offsets'));
+    offsets = new MeasuringOffsets(new FileOffsetStore(join(dir, 'offsets')));
   }
   const options = {
     url: pgs.url,
@@ -224,20 +259,34 @@ try {
 
   // Latency: single-row transactions at ~500/s.
   sink.measure = true;
+  offsets.measure = true;
   const latBase = sink.count;
+  const returned = new Map<string, number>();
   for (let i = 0; i < LATENCY_TXNS; i++) {
     await client.query('INSERT INTO stream VALUES ($1, $2, 1.5, now(), true, 1)', [
       CHANGES + 1 + i,
       `lat ${i}`,
     ]);
+    returned.set(String(CHANGES + 1 + i), Date.now());
     await new Promise((r) => setTimeout(r, 2));
   }
   await waitFor(() => (sink as MeasuringSink).count - latBase >= LATENCY_TXNS, 60_000);
+  // Where the latency goes: commit time → the writer's INSERT returned (Postgres's commit, WAL
+  // flush included, and this process waking up) vs → the sink's acknowledgement.
+  const commitMs: number[] = [];
+  const afterCommitMs: number[] = [];
+  for (const [id, t] of sink.times) {
+    const r = returned.get(id);
+    if (r === undefined) continue;
+    commitMs.push(r - t.ts);
+    afterCommitMs.push(t.ack - Math.max(r, t.ts));
+  }
   await source.stop();
   source = undefined;
 
   const out = {
     name: 'cdc',
+    sink_config: SINK_CONFIG,
     sink:
       SINK === 'broker'
         ? 'Sluice broker process (fsync before ack), librdkafka idempotent producer acks=all, offsets in _sluice_cdc_offsets'
@@ -270,6 +319,15 @@ try {
       p50_ms: percentile(sink.latencies, 50),
       p99_ms: percentile(sink.latencies, 99),
       max_ms: Math.max(...sink.latencies),
+      // split of the same rows: Postgres's commit as its client saw it, then the rest
+      postgres_commit_p50_ms: percentile(commitMs, 50),
+      postgres_commit_p99_ms: percentile(commitMs, 99),
+      after_client_commit_p50_ms: percentile(afterCommitMs, 50),
+      after_client_commit_p99_ms: percentile(afterCommitMs, 99),
+      // the connector saves its offset after a send and before the next one when idle
+      offset_saves: offsets.saveMs.length,
+      offset_save_p50_ms: Number(percentile(offsets.saveMs, 50).toFixed(1)),
+      offset_save_p99_ms: Number(percentile(offsets.saveMs, 99).toFixed(1)),
     },
     baseline: {
       postgres_bulk_insert_rows_per_s: Math.round(pgBulkInsertRate),
