@@ -18,6 +18,7 @@
  *     records one consume call returns (default 10 000).
  *     Each latency window also reports CPU per process (cpuCores), the consumer's event-loop
  *     delay and GC pauses. Switches (docs/protocol-and-broker.md has what they showed):
+ *     `withCConsumer`: the same at the full rate with kcat (librdkafka's C client) consuming.
  *     BENCH_LAT_SPLIT=1 producer in its own process (bench/support/latency-producer.ts);
  *     BENCH_LAT_CONSUME=flow librdkafka's consume-loop thread with 'data' events instead of
  *     consume(n) calls; BENCH_LAT_LINGER_MS producer linger.ms (default 0);
@@ -570,6 +571,102 @@ function whereTheTimeGoes(s: Samples, trace: Trace) {
   };
 }
 
+/**
+ * The same produce-to-consume latency with librdkafka's C client as the consumer: `kcat`
+ * (Debian's, installed by scripts/setup.sh) reads the partition with the latency settings of
+ * latency() (fetch.min.bytes 1, fetch.wait.max.ms 100; its older librdkafka has no
+ * fetch.queue.backoff.ms) and prints each value unbuffered (-u); the producer (this process,
+ * linger.ms 0) writes its send time as text into the value, so the stamp keeps sub-ms
+ * resolution. This process stamps each chunk of kcat's output on arrival. It measures the
+ * broker without the JS binding's consume path (12–20 µs a record, one JS object each, GC);
+ * on a quiet machine both consumers gave p99 4.3–6.8 ms at 50 000 records/s (3 runs each, in
+ * the same runs), so the binding is not the whole tail (docs/protocol-and-broker.md).
+ */
+async function latencyCConsumer(bootstrap: string, topic: string, rate: number) {
+  const p = await latencyProducer(bootstrap);
+  const stamp = () => Buffer.from(nowMs().toFixed(3).padEnd(100, ' '), 'latin1');
+  // the topic exists (auto-created by this record) before kcat starts at its end
+  p.produce(topic, 0, stamp(), null, Date.now());
+  await new Promise<void>((resolve) => p.flush(10_000, () => resolve()));
+  const kcat = spawn(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      bootstrap,
+      '-t',
+      topic,
+      '-p',
+      '0',
+      '-o',
+      'end',
+      '-u',
+      '-q',
+      '-f',
+      '%s\n',
+      '-X',
+      'fetch.wait.max.ms=100',
+      '-X',
+      'fetch.min.bytes=1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const failed = new Promise<never>((_, reject) => {
+    kcat.once('error', (e) => reject(new Error(`kcat: ${e.message} (scripts/setup.sh installs it)`)));
+  });
+  failed.catch(() => undefined);
+  let received = 0;
+  let from = Number.POSITIVE_INFINITY;
+  const samples: number[] = [];
+  let partial = '';
+  kcat.stdout.on('data', (d: Buffer) => {
+    const now = nowMs();
+    const lines = (partial + d.toString('latin1')).split('\n');
+    partial = lines.pop() as string;
+    for (const l of lines) {
+      received++;
+      const sent = Number.parseFloat(l);
+      if (sent >= from) samples.push(now - sent);
+    }
+  });
+  const deadline = Date.now() + 30_000;
+  while (received === 0) {
+    if (Date.now() > deadline) throw new Error('kcat consumed nothing within 30 s');
+    p.produce(topic, 0, stamp(), null, Date.now());
+    await Promise.race([sleep(100), failed]);
+  }
+  received = 0;
+  from = nowMs() + 1000;
+  const t0 = performance.now();
+  let sent = 0;
+  while (performance.now() < t0 + LAT_S * 1000) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    while (sent < due) {
+      try {
+        p.produce(topic, 0, stamp(), null, Date.now());
+        sent++;
+      } catch {
+        break; // local queue full: next step
+      }
+    }
+    await sleep(1);
+  }
+  const end = Date.now() + 10_000;
+  while (received < sent && Date.now() < end) await sleep(20);
+  kcat.kill('SIGTERM');
+  await disconnect(p);
+  const sorted = samples.sort((a, b) => a - b);
+  return {
+    consumer: 'kcat (librdkafka C client)',
+    rate,
+    sent,
+    received,
+    p50ms: round(quantile(sorted, 0.5), 2),
+    p99ms: round(quantile(sorted, 0.99), 2),
+    p999ms: round(quantile(sorted, 0.999), 2),
+  };
+}
+
 /** PartitionLog.append of 1 MiB batches of `n` records of `size` bytes, same flush.ms: no network. */
 async function logAppend(n: number, size: number) {
   const dir = join(work, `log-${size}`);
@@ -674,6 +771,7 @@ try {
   result.latency = {
     ...lat.result,
     atTenthOfTheRate: low.result,
+    withCConsumer: await latencyCConsumer(broker.bootstrap, 'bench-latency-c', LAT_RATE),
     logAppend100B: await logAppend(250_000, 100),
   };
   result.targets = { '100B records/s': 500_000, '1KiB MB/s': 250, 'p99 ms': 5 };
