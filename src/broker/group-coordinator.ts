@@ -625,13 +625,13 @@ export class GroupCoordinator {
   /**
    * Checks a member's right to commit offsets, with Kafka's rules (GroupCoordinator's
    * validateOffsetCommit): the member must be in the group with the group's current
-   * generation. Then, for OffsetCommit only, CompletingRebalance answers REBALANCE_IN_PROGRESS
-   * while PreparingRebalance still accepts the commit (and counts as a heartbeat): a member
-   * commits what it processed before it rejoins. TxnOffsetCommit (`transactional`) has no state
-   * check at all — KIP-447 fences zombies by generation, and cooperative members keep
-   * committing their transactions while a rebalance is prepared. Refusing those commits made
-   * every exactly-once member abort and rebuild its tasks for as long as a rebalance waited for
-   * a dead member's session to time out.
+   * generation. TxnOffsetCommit (`transactional`) has no state check at all, as in Kafka —
+   * KIP-447 fences zombies by generation, and cooperative members keep committing their
+   * transactions while a rebalance is prepared; refusing those made every exactly-once member
+   * abort and rebuild its tasks for as long as a rebalance waited for a dead member's session.
+   * OffsetCommit answers REBALANCE_IN_PROGRESS during a rebalance (retriable; clients commit
+   * again). Kafka accepts it while the rebalance is only being prepared; Sluice keeps the
+   * stricter answer its at-least-once clients were tested against.
    */
   validateMember(
     groupId: string,
@@ -652,8 +652,8 @@ export class GroupCoordinator {
     if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
     if (transactional) return ErrorCode.NONE;
-    if (g.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
-    if (g.state === 'PreparingRebalance') this.touch(g, m);
+    if (g.state === 'PreparingRebalance' || g.state === 'CompletingRebalance')
+      return ErrorCode.REBALANCE_IN_PROGRESS;
     return ErrorCode.NONE;
   }
 

@@ -135,14 +135,14 @@ describe('GroupCoordinator (classic protocol)', () => {
     assert.equal(gc.validateMember('g', follower, 1, null), ErrorCode.ILLEGAL_GENERATION);
   });
 
-  it('offset commits during a rebalance follow Kafka: OffsetCommit accepted while preparing, refused while completing; TxnOffsetCommit checks only member and generation', async () => {
+  it('offset commits during a rebalance: OffsetCommit refused (retriable); TxnOffsetCommit checks only member and generation, as Kafka', async () => {
     const clock = new ManualScheduler();
     const gc = new GroupCoordinator({ scheduler: clock, initialRebalanceDelayMs: 0 });
     const a = await newMember(gc);
     assert.equal((await a.join).generationId, 1);
     const b = await newMember(gc); // the group prepares a rebalance; a still has generation 1
     assert.equal(gc.describe('g')?.state, 'PreparingRebalance');
-    assert.equal(gc.validateMember('g', a.id, 1, null), ErrorCode.NONE);
+    assert.equal(gc.validateMember('g', a.id, 1, null), ErrorCode.REBALANCE_IN_PROGRESS);
     assert.equal(gc.validateMember('g', a.id, 1, null, true), ErrorCode.NONE);
     assert.equal(gc.validateMember('g', a.id, 0, null, true), ErrorCode.ILLEGAL_GENERATION);
     assert.equal(gc.validateMember('g', 'nobody', 1, null, true), ErrorCode.UNKNOWN_MEMBER_ID);
