@@ -637,20 +637,7 @@ async function latencyCConsumer(bootstrap: string, topic: string, rate: number) 
   }
   received = 0;
   from = nowMs() + 1000;
-  const t0 = performance.now();
-  let sent = 0;
-  while (performance.now() < t0 + LAT_S * 1000) {
-    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-    while (sent < due) {
-      try {
-        p.produce(topic, 0, stamp(), null, Date.now());
-        sent++;
-      } catch {
-        break; // local queue full: next step
-      }
-    }
-    await sleep(1);
-  }
+  const sent = await pacedProduce(p, topic, rate, LAT_S, undefined, stamp);
   const end = Date.now() + 10_000;
   while (received < sent && Date.now() < end) await sleep(20);
   kcat.kill('SIGTERM');

@@ -70,7 +70,8 @@ export async function warmUp(p: Native, topic: string, ready: () => boolean): Pr
  * `rate` records/s for `seconds`, paced by a 1 ms timer rather than a setImmediate spin (a
  * spinning load generator would take a whole core from the broker and the consumer on this
  * 2-core machine). Each record carries the time it was handed to the producer, so the pacing
- * adds nothing to the figures. `tick` runs once per pacing step. Returns the records sent.
+ * adds nothing to the figures. `tick` runs once per pacing step; `value` makes each record's
+ * value (default: the send time as a float64). Returns the records sent.
  */
 export async function pacedProduce(
   p: Native,
@@ -78,6 +79,7 @@ export async function pacedProduce(
   rate: number,
   seconds: number,
   tick: (now: number) => void = () => undefined,
+  value: () => Buffer = stamped,
 ): Promise<number> {
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -87,7 +89,7 @@ export async function pacedProduce(
     const due = Math.floor(((performance.now() - t0) / 1000) * rate);
     while (sent < due) {
       try {
-        p.produce(topic, 0, stamped(), null, Date.now());
+        p.produce(topic, 0, value(), null, Date.now());
         sent++;
       } catch {
         break; // local queue full: try again on the next step
