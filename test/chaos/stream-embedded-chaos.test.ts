@@ -103,8 +103,10 @@ describe('stream app chaos: embedded transport (broker and app in one process)',
 
       // 2. The deployment, killed and restarted on the same data dir and port.
       const probe = new ClusterProbe(bootstrap);
+      // The reason comes first and again last: CI keeps only the tail of a long failure.
       const failMessage = (what: string) =>
-        `${what}\n${log}\nembedded deployment (${app.starts} starts):\n${app.tail(60)}`;
+        `${what}\n${log}\nembedded deployment (${app.starts} starts):\n${app.tail(60)}` +
+        `\n(seed ${seed}) ${what.split('\n')[0]}`;
       try {
         const run = await runStreamChaos({
           probe,

@@ -7,8 +7,10 @@
  *
  * The input is produced during the run at a steady rate (SLUICE_CHAOS_FEED_S seconds, default
  * 50: a killed member is only replaced after its session times out, so ten kill cycles need
- * time), so the kills land while records flow. Three instances (a, b, c; one stream thread
- * each, instance ids fixed so restarts reuse their transactional ids) run throughout; at
+ * time), so the kills land while records flow; its last 5 % waits until the last kill is done,
+ * so a slow run of kills (a loaded machine) cannot find the input finished before them. Three
+ * instances (a, b, c; one stream thread each, instance ids fixed so restarts reuse their
+ * transactional ids) run throughout; at
  * seeded random moments one of them is SIGKILLed and restarted, at least 10 times; a fourth
  * instance (d) joins after the 3rd kill and leaves with SIGTERM after the 7th (exit 0). Most
  * kills wait for progress since the previous one; about one in five comes right after a
@@ -118,11 +120,22 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
     const all = [...instances, extra];
     const want = oracle(spec);
     const total = records + KEYS;
-    const feed = produceRecords(bootstrap, input, generateInput(spec), { ratePerSec: total / FEED_S });
+    // The last 5 % of the input waits for the last kill: however slowly the kills come (each
+    // replaced member waits out its session timeout), the group cannot finish the input first.
+    let killsDone = () => {};
+    const afterKills = new Promise<void>((resolve) => {
+      killsDone = resolve;
+    });
+    const feed = produceRecords(bootstrap, input, generateInput(spec), {
+      ratePerSec: total / FEED_S,
+      pauseAt: { sent: Math.floor(total * 0.95), until: afterKills },
+    });
     feed.catch(() => undefined); // awaited by the chaos loop; a failure surfaces there
     const rng = prng(seed ^ 0x5eed);
+    // The reason comes first and again last: CI keeps only the tail of a long failure.
     const failMessage = (what: string) =>
-      `${what}\n${log}\n${all.map((i) => `${i.name} (${i.starts} starts):\n${i.tail()}`).join('\n')}`;
+      `${what}\n${log}\n${all.map((i) => `${i.name} (${i.starts} starts):\n${i.tail()}`).join('\n')}` +
+      `\n(${guarantee}, seed ${seed}) ${what.split('\n')[0]}`;
     try {
       const run = await runStreamChaos({
         probe,
@@ -138,6 +151,7 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
         rng,
         log,
         feed,
+        onKillsDone: killsDone,
         killDelayMs: [200, 1500],
         earlyKillChance: 0.2,
         restartDelayMs: [0, 1000],
@@ -179,6 +193,7 @@ describe('stream app chaos: kafka transport over TCP', { timeout: 600_000 }, () 
       const midRun = run.committedAtKill.filter((c) => c < total).length;
       return { diff, failMessage, midRun, sideOutputs: run.sideOutputs };
     } finally {
+      killsDone(); // a failed run must not leave the feed waiting
       for (const i of all) await i.kill9();
       await probe.close();
     }

@@ -39,6 +39,12 @@ export interface ProduceOptions {
   readonly ratePerSec?: number;
   /** Default 5 ms. */
   readonly lingerMs?: number;
+  /**
+   * After `sent` records, wait for `until` before producing the rest (the pacing resumes from
+   * there): a chaos run holds back the input's tail until its kills are done, so the group
+   * cannot finish the input before the last kill however slowly the kills come.
+   */
+  readonly pauseAt?: { readonly sent: number; readonly until: Promise<unknown> };
 }
 
 async function connect(client: { connect(opts: object, cb: (err: unknown) => void): unknown }) {
@@ -74,15 +80,22 @@ export async function produceRecords(
   await connect(p);
   p.setPollInterval(10);
   let sent = 0;
-  const t0 = performance.now();
+  let t0 = performance.now();
   const rate = options.ratePerSec ?? Number.POSITIVE_INFINITY;
+  const pauseAt = options.pauseAt;
+  let paused = false;
   const it = records[Symbol.iterator]();
   let next = it.next();
   try {
     while (!next.done) {
-      const due = Number.isFinite(rate)
-        ? Math.floor(((performance.now() - t0) / 1000) * rate)
-        : sent + 10_000;
+      if (pauseAt !== undefined && !paused && sent >= pauseAt.sent) {
+        paused = true;
+        const p0 = performance.now();
+        await pauseAt.until;
+        t0 += performance.now() - p0;
+      }
+      let due = Number.isFinite(rate) ? Math.floor(((performance.now() - t0) / 1000) * rate) : sent + 10_000;
+      if (pauseAt !== undefined && !paused) due = Math.min(due, pauseAt.sent);
       while (sent < due && !next.done) {
         const r = next.value;
         try {
