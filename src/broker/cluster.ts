@@ -79,6 +79,37 @@ export function topicNameError(name: string): string | null {
   return null;
 }
 
+/** The records of an empty read: one shared zero-length buffer (nothing can be written into it). */
+const NO_RECORDS = Buffer.alloc(0);
+
+function produceFailure(e: PartitionError): ProduceResult {
+  return {
+    errorCode: e.errorCode,
+    errorMessage: e.errorMessage,
+    baseOffset: -1,
+    logAppendTime: -1,
+    logStartOffset: -1,
+  };
+}
+
+function produceSuccess(r: {
+  baseOffset: number;
+  logAppendTime: number;
+  logStartOffset: number;
+}): ProduceResult {
+  return {
+    errorCode: 0,
+    errorMessage: null,
+    baseOffset: r.baseOffset,
+    logAppendTime: r.logAppendTime,
+    logStartOffset: r.logStartOffset,
+  };
+}
+
+function produceRejected(err: unknown): ProduceResult {
+  return produceFailure(errorOf(err));
+}
+
 export function errorOf(err: unknown): PartitionError {
   if (isSluiceError(err)) {
     const code =
@@ -268,43 +299,24 @@ export class Cluster {
 
   // ---- produce ----
 
-  /** Appends record batches to one partition; never throws (errors are in the result). */
-  async produce(topic: string, partition: number, records: Buffer | null): Promise<ProduceResult> {
-    const fail = (e: PartitionError): ProduceResult => ({
-      ...e,
-      baseOffset: -1,
-      logAppendTime: -1,
-      logStartOffset: -1,
-    });
+  /**
+   * Appends record batches to one partition; never throws (errors are in the result, at once
+   * when the append is refused, else once the append is durable). Not an async function: one
+   * promise per append on the broker's hottest path, not three.
+   */
+  produce(topic: string, partition: number, records: Buffer | null): ProduceResult | Promise<ProduceResult> {
     if (records === null || records.length === 0) {
-      return fail({ errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'no record batch' });
-    }
-    let log: PartitionLogPort;
-    try {
-      log = this.log(topic, partition);
-    } catch (err) {
-      return fail(errorOf(err));
+      return produceFailure({ errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'no record batch' });
     }
     let pending: ReturnType<PartitionLogPort['append']>;
     try {
-      pending = log.append(records);
+      pending = this.log(topic, partition).append(records);
     } catch (err) {
-      return fail(errorOf(err));
+      return produceFailure(errorOf(err));
     }
     // The batches are in the log (visible to reads) as soon as append returns: wake fetches now.
     this.wakeFetches(topic, partition);
-    try {
-      const r = await pending;
-      return {
-        errorCode: 0,
-        errorMessage: null,
-        baseOffset: r.baseOffset,
-        logAppendTime: r.logAppendTime,
-        logStartOffset: r.logStartOffset,
-      };
-    } catch (err) {
-      return fail(errorOf(err));
-    }
+    return pending.then(produceSuccess, produceRejected);
   }
 
   // ---- fetch ----
@@ -331,11 +343,11 @@ export class Cluster {
   ): { results: FetchPartitionResult[]; bytes: number } {
     let budget = opts.maxBytes;
     let bytes = 0;
-    const results = parts.map((p): FetchPartitionResult => {
-      const base = { topic: p.topic, partition: p.partition };
+    const committed = opts.isolationLevel === 1;
+    const results: FetchPartitionResult[] = [];
+    for (const p of parts) {
       try {
         const log = this.log(p.topic, p.partition);
-        const committed = opts.isolationLevel === 1;
         // The first partition always gets at least one whole batch (the log guarantees it),
         // later ones only what is left of the response budget.
         const maxBytes = Math.max(
@@ -345,19 +357,17 @@ export class Cluster {
         const r =
           maxBytes === 0 && bytes > 0
             ? {
-                records: Buffer.alloc(0),
+                records: NO_RECORDS,
                 highWatermark: log.highWatermark,
                 lastStableOffset: log.lastStableOffset,
                 logStartOffset: log.logStartOffset,
               }
-            : log.read(
-                p.fetchOffset,
-                committed ? { maxBytes, maxOffset: log.lastStableOffset } : { maxBytes },
-              );
+            : log.read(p.fetchOffset, { maxBytes, maxOffset: committed ? log.lastStableOffset : undefined });
         bytes += r.records.length;
         budget -= r.records.length;
-        return {
-          ...base,
+        results.push({
+          topic: p.topic,
+          partition: p.partition,
           errorCode: 0,
           errorMessage: null,
           highWatermark: r.highWatermark,
@@ -365,28 +375,57 @@ export class Cluster {
           logStartOffset: r.logStartOffset,
           abortedTransactions: committed ? log.abortedTransactions(p.fetchOffset, r.lastStableOffset) : null,
           records: r.records,
-        };
+        });
       } catch (err) {
-        return {
-          ...base,
-          ...errorOf(err),
+        const e = errorOf(err);
+        results.push({
+          topic: p.topic,
+          partition: p.partition,
+          errorCode: e.errorCode,
+          errorMessage: e.errorMessage,
           highWatermark: -1,
           lastStableOffset: -1,
           logStartOffset: -1,
           abortedTransactions: null,
-          records: Buffer.alloc(0),
-        };
+          records: NO_RECORDS,
+        });
       }
-    });
+    }
     return { results, bytes };
+  }
+
+  /**
+   * Whether a read now returns records or an error for some partition: its fetch offset is
+   * below the readable end (high watermark, or last stable offset for read_committed), outside
+   * the log, or the partition does not exist. Allocation-free, so a consumer that is caught up
+   * (most fetches of a latency-sensitive one) goes to its long poll without a wasted read.
+   */
+  private readable(parts: readonly FetchPartitionRequest[], committed: boolean): boolean {
+    for (const p of parts) {
+      let log: PartitionLogPort;
+      try {
+        log = this.log(p.topic, p.partition);
+      } catch {
+        return true;
+      }
+      if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.logEndOffset) return true;
+      if (p.fetchOffset < (committed ? log.lastStableOffset : log.highWatermark)) return true;
+    }
+    return false;
   }
 
   /** Reads the partitions; waits up to maxWaitMs for minBytes if there is less. */
   async fetch(parts: readonly FetchPartitionRequest[], opts: FetchOptions): Promise<FetchPartitionResult[]> {
-    const first = this.readOnce(parts, opts);
-    const anyError = first.results.some((r) => r.errorCode !== 0);
-    if (opts.maxWaitMs <= 0 || first.bytes >= Math.max(1, opts.minBytes) || anyError || parts.length === 0) {
-      return first.results;
+    const mayWait = opts.maxWaitMs > 0 && parts.length > 0;
+    if (!mayWait || opts.minBytes > 1 || this.readable(parts, opts.isolationLevel === 1)) {
+      const first = this.readOnce(parts, opts);
+      if (
+        !mayWait ||
+        first.bytes >= Math.max(1, opts.minBytes) ||
+        first.results.some((r) => r.errorCode !== 0)
+      ) {
+        return first.results;
+      }
     }
     await new Promise<void>((resolve) => {
       let done = false;

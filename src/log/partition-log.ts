@@ -75,6 +75,8 @@ const CLEAN_SHUTDOWN = 'clean-shutdown';
 const RECOVERY_POINT = 'recovery-point';
 const LOG_START_OFFSET = 'log-start-offset';
 const INT32_MAX = 0x7fff_ffff;
+/** The records of an empty read: one shared zero-length buffer (nothing can be written into it). */
+const NO_RECORDS = Buffer.alloc(0);
 
 export interface PartitionLogOptions {
   topic: string;
@@ -607,35 +609,37 @@ export class PartitionLog implements PartitionLogApi {
 
   read(offset: number, options: ReadOptions): ReadResult {
     if (this.closed) throw new SluiceError('CLOSED', `log ${this.topic}-${this.partition} is closed`);
-    const hw = this.highWatermark;
-    const lso = this.lastStableOffset;
-    const empty: ReadResult = {
-      records: Buffer.alloc(0),
-      firstBatchBaseOffset: -1,
-      highWatermark: hw,
-      lastStableOffset: lso,
-      logStartOffset: this._logStartOffset,
-    };
     if (offset < this._logStartOffset || offset > this._logEndOffset)
       throw offsetOutOfRange(
         `offset ${offset} is outside ${this.topic}-${this.partition}'s range [${this._logStartOffset}, ${this._logEndOffset}]`,
       );
-    const maxOffset = Math.min(options.maxOffset ?? hw, this._logEndOffset);
-    if (offset >= maxOffset) return empty;
-    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
-      const seg = this.segments[i] as LogSegment;
-      const found = seg.findBatch(offset);
-      if (found === null) continue;
-      if (found.header.baseOffset >= maxOffset) return empty;
-      const records = seg.readBatches(
-        found.position,
-        found.header.size,
-        Math.max(0, options.maxBytes),
-        maxOffset,
-      );
-      return { ...empty, records, firstBatchBaseOffset: found.header.baseOffset };
+    const maxOffset = Math.min(options.maxOffset ?? this.highWatermark, this._logEndOffset);
+    if (offset < maxOffset) {
+      for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+        const seg = this.segments[i] as LogSegment;
+        const found = seg.findBatch(offset);
+        if (found === null) continue;
+        if (found.header.baseOffset >= maxOffset) break;
+        const records = seg.readBatches(
+          found.position,
+          found.header.size,
+          Math.max(0, options.maxBytes),
+          maxOffset,
+        );
+        return this.readResult(records, found.header.baseOffset);
+      }
     }
-    return empty;
+    return this.readResult(NO_RECORDS, -1);
+  }
+
+  private readResult(records: Buffer, firstBatchBaseOffset: number): ReadResult {
+    return {
+      records,
+      firstBatchBaseOffset,
+      highWatermark: this.highWatermark,
+      lastStableOffset: this.lastStableOffset,
+      logStartOffset: this._logStartOffset,
+    };
   }
 
   /** Index of the last segment with baseOffset <= offset (0 if none). */
