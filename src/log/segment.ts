@@ -32,6 +32,11 @@ import { OffsetIndex, persistIndexFile, TimeIndex } from './indexes.js';
 /** Segments stay below 2 GiB so positions fit the int32 index entries. */
 export const MAX_SEGMENT_BYTES = 0x7fff_ffff;
 const SCAN_CHUNK = 1024 * 1024;
+/**
+ * findBatch's read window, shared by every segment: findBatch is synchronous and nothing it
+ * returns points into the window (the header is parsed out of it).
+ */
+const findWindow = Buffer.allocUnsafe(8 * 1024);
 
 export interface LocatedBatch {
   position: number;
@@ -162,13 +167,27 @@ export class LogSegment {
 
   /** The first batch whose lastOffset >= offset, or null if none in this segment. */
   findBatch(offset: number): LocatedBatch | null {
+    // From the index entry at or below the offset, batches are scanned in FIND_WINDOW-sized
+    // reads (one read covers the index interval's few batches, where a read per header would
+    // be a syscall and a parsed header each); only the batch found is parsed into a header.
+    const win = findWindow;
     let pos = this.offsetIndex.lookup(offset - this.baseOffset).position;
-    for (;;) {
-      const h = this.readHeaderAt(pos);
-      if (h === null) return null;
-      if (h.lastOffset >= offset) return { position: pos, header: h };
-      pos += h.size;
+    while (pos + BATCH_HEADER_SIZE <= this.size) {
+      const n = Math.min(this.size - pos, win.length);
+      this.readInto(win, pos, n);
+      let at = 0;
+      while (at + BATCH_HEADER_SIZE <= n) {
+        const base = win.readInt32BE(at) * 0x1_0000_0000 + win.readUInt32BE(at + 4);
+        if (base + win.readInt32BE(at + 23) >= offset)
+          return { position: pos + at, header: readBatchHeader(win, at) };
+        const size = win.readInt32BE(at + 8) + LOG_OVERHEAD;
+        if (size < BATCH_HEADER_SIZE)
+          throw new SluiceError('CORRUPT_RECORD', `${this.logPath}: batch at ${pos + at} has length ${size}`);
+        at += size;
+      }
+      pos += at;
     }
+    return null;
   }
 
   /**
