@@ -17,7 +17,12 @@ import {
   StreamRuntime,
   tumbling,
 } from '../../../src/stream/index.js';
-import type { IncomingRecord, IsolationLevel, Transport } from '../../../src/transport/index.js';
+import type {
+  IncomingRecord,
+  IsolationLevel,
+  TopicPartition,
+  Transport,
+} from '../../../src/transport/index.js';
 import { startTestBroker, type TestBroker } from '../../transport/broker-fixture.js';
 
 interface Ev {
@@ -50,7 +55,7 @@ function rollingOnRecordKey(id: string): StreamApp {
 }
 
 /** A running count per key: every record emits its key's count so far (state continues). */
-function rollingApp(id: string): StreamApp {
+export function rollingApp(id: string): StreamApp {
   const app = new StreamApp(id);
   app
     .stream<Ev>(`${id}-in`, { timestamp: (e) => e.ts, serde: jsonSerde<Ev>() })
@@ -60,7 +65,8 @@ function rollingApp(id: string): StreamApp {
   return app;
 }
 
-async function produce(
+/** Produces events round-robin over the partitions (keyed: by the key's index in KEYS). */
+export async function produce(
   t: Transport,
   topic: string,
   partitions: number,
@@ -90,7 +96,7 @@ async function produce(
 }
 
 /** Reads a topic from the start until `count` records arrived (or 60 s passed). */
-async function readAll(
+export async function readAll(
   t: Transport,
   topic: string,
   count: number,
@@ -108,7 +114,10 @@ async function readAll(
   return out;
 }
 
-async function until(cond: () => boolean | Promise<boolean>, what: string | (() => string)): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (!(await cond())) {
     if (Date.now() > deadline)
@@ -117,7 +126,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string | (() 
   }
 }
 
-function events(n: number, start = 0): Ev[] {
+export function events(n: number, start = 0): Ev[] {
   return Array.from({ length: n }, (_, i) => ({
     k: KEYS[(start + i) % KEYS.length],
     ts: 1000 + (start + i) * 7,
@@ -164,7 +173,7 @@ function runtime(
 }
 
 /** Per key, the running counts in output order. */
-function countsByKey(records: IncomingRecord[]): Map<string, number[]> {
+export function countsByKey(records: IncomingRecord[]): Map<string, number[]> {
   const m = new Map<string, number[]>();
   for (const r of records) {
     const k = String(r.key);
@@ -173,10 +182,46 @@ function countsByKey(records: IncomingRecord[]): Map<string, number[]> {
   return m;
 }
 
-function expectedRunning(evs: Ev[]): Map<string, number> {
+export function expectedRunning(evs: Ev[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const e of evs) m.set(e.k, (m.get(e.k) ?? 0) + 1);
   return m;
+}
+
+/**
+ * Waits (bounded) until every given partition is consumed to its end (last stable offset),
+ * committed by `group`, and its log start offset moved up to that committed offset; returns
+ * the committed offsets.
+ */
+export async function purgedUpToCommitted(
+  t: Transport,
+  group: string,
+  partitions: readonly TopicPartition[],
+): Promise<number[]> {
+  let seen = '';
+  await until(
+    async () => {
+      const [starts, committed, ends] = await Promise.all([
+        t.admin.listOffsets(partitions, 'earliest'),
+        t.admin.committedOffsets(group, partitions),
+        t.admin.listOffsets(partitions, 'latest', 'read_committed'),
+      ]);
+      seen = partitions
+        .map(
+          (tp, i) =>
+            `${tp.topic}-${tp.partition} start=${starts[i].offset} committed=${committed[i].offset} end=${ends[i].offset}`,
+        )
+        .join(', ');
+      return partitions.every(
+        (_, i) =>
+          committed[i].offset !== null &&
+          committed[i].offset === ends[i].offset &&
+          starts[i].offset === committed[i].offset,
+      );
+    },
+    () => `the partitions purged up to the committed offsets (${seen})`,
+  );
+  return (await t.admin.committedOffsets(group, partitions)).map((c) => c.offset as number);
 }
 
 export function runtimeSuite(name: string, connect: (tb: TestBroker) => Transport): void {
@@ -263,33 +308,7 @@ export function runtimeSuite(name: string, connect: (tb: TestBroker) => Transpor
           sessionTimeoutMs: 3000,
           repartitionPurgeIntervalMs: 200,
         });
-      /** Until every repartition partition is consumed to its end, committed, and purged up to it. */
-      const purgedToCommitted = async () => {
-        let seen = '';
-        await until(
-          async () => {
-            const [starts, committed, ends] = await Promise.all([
-              t.admin.listOffsets(repartition, 'earliest'),
-              t.admin.committedOffsets('purge', repartition),
-              t.admin.listOffsets(repartition, 'latest', 'read_committed'),
-            ]);
-            seen = repartition
-              .map(
-                (tp, i) =>
-                  `p${tp.partition} start=${starts[i].offset} committed=${committed[i].offset} end=${ends[i].offset}`,
-              )
-              .join(', ');
-            return repartition.every(
-              (_, i) =>
-                committed[i].offset !== null &&
-                committed[i].offset === ends[i].offset &&
-                starts[i].offset === committed[i].offset,
-            );
-          },
-          () => `the repartition topic purged up to the committed offsets (${seen})`,
-        );
-        return (await t.admin.committedOffsets('purge', repartition)).map((c) => c.offset as number);
-      };
+      const purgedToCommitted = () => purgedUpToCommitted(t, 'purge', repartition);
       // One closing record per partition far ahead: every window of `first` fires.
       const first = events(1200);
       const closing = (ts: number) => Array.from({ length: 4 }, () => ({ k: 'end', ts }));
