@@ -9,6 +9,9 @@
  * - While a purge hangs, the thread keeps processing and committing, and starts no second
  *   purge (one in flight per thread).
  * - at_least_once purges too, up to the offsets the group accepted.
+ * And on the kafka transport (librdkafka over TCP) against a `sluice broker` process: the purge
+ * reaches the committed offsets, the moved log start survives a kill -9 of the broker, and a
+ * new instance then continues exactly from the committed offsets.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,9 +20,11 @@ import { StreamRuntime } from '../../../src/stream/index.js';
 import {
   type Admin,
   createEmbeddedTransport,
+  createKafkaTransport,
   type TopicPartitionOffset,
   type Transport,
 } from '../../../src/transport/index.js';
+import { type ManagedBrokerProcess, startBrokerProcess } from '../../helpers/broker-process.js';
 import { startTestBroker, type TestBroker } from '../../transport/broker-fixture.js';
 import {
   countsByKey,
@@ -192,6 +197,76 @@ describe('repartition purge', { timeout: 120_000 }, () => {
       }
     } finally {
       await rt.close();
+    }
+  });
+});
+
+describe('repartition purge against a sluice broker process (kafka transport)', { timeout: 120_000 }, () => {
+  let broker: ManagedBrokerProcess;
+  let t: Transport;
+  before(async () => {
+    broker = await startBrokerProcess({ groupInitialRebalanceDelayMs: 300 });
+    t = createKafkaTransport({ bootstrap: broker.bootstrap, requestTimeoutMs: 20_000 });
+  });
+  after(async () => {
+    await t?.close();
+    await broker?.stop();
+  });
+
+  it('purges to the committed offsets; the log start survives kill -9 of the broker; a new instance continues exactly', async () => {
+    const repartition = Array.from({ length: 2 }, (_, partition) => ({
+      topic: 'proc-running-repartition',
+      partition,
+    }));
+    const instance = (id: string) =>
+      new StreamRuntime(rollingApp('proc'), {
+        transport: t,
+        instanceId: id,
+        threads: 1,
+        commitIntervalMs: 50,
+        repartitionPurgeIntervalMs: 200,
+      });
+    await t.admin.ensureTopics([{ topic: 'proc-in', partitions: 2 }]);
+    const first = events(300);
+    const second = events(300, 300);
+    await produce(t, 'proc-in', 2, first);
+    const a = instance('a');
+    await a.start();
+    let committed: number[];
+    try {
+      await readAll(t, 'proc-out', first.length);
+      committed = await purgedUpToCommitted(t, 'proc', repartition);
+    } finally {
+      await a.close();
+    }
+    assert.ok(
+      committed.every((o) => o > 0),
+      `committed ${committed}`,
+    );
+    await broker.kill();
+    await broker.start();
+    let starts: number[] = [];
+    await until(async () => {
+      starts = (await t.admin.listOffsets(repartition, 'earliest').catch(() => [])).map((s) => s.offset);
+      return starts.length === repartition.length;
+    }, 'the restarted broker to answer');
+    assert.deepEqual(starts, committed, 'the log start offsets survived the crash');
+    await produce(t, 'proc-in', 2, second);
+    const b = instance('b');
+    await b.start();
+    try {
+      const out = await readAll(t, 'proc-out', first.length + second.length);
+      await purgedUpToCommitted(t, 'proc', repartition);
+      const byKey = countsByKey(out);
+      for (const [k, n] of expectedRunning([...first, ...second])) {
+        assert.deepEqual(
+          [...(byKey.get(k) ?? [])].sort((x, y) => x - y),
+          Array.from({ length: n }, (_, i) => i + 1),
+          `running count of ${k}`,
+        );
+      }
+    } finally {
+      await b.close();
     }
   });
 });
