@@ -492,7 +492,9 @@ export class Cluster {
     try {
       const log = this.log(topic, partition);
       const target = offset === -1 ? log.highWatermark : offset;
-      if (target < log.logStartOffset || target > log.highWatermark) {
+      // As Kafka (UnifiedLog.maybeIncrementLogStartOffset): below the log start is a no-op
+      // answering the current start; only a negative offset or one past the high watermark fails.
+      if (target < 0 || target > log.highWatermark) {
         return {
           errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
           errorMessage: `offset ${offset} outside the log`,

@@ -60,7 +60,12 @@ export {
 } from './runtime/record.js';
 export { ArraySource, type RunnerMetrics, type RunnerOptions, TaskRunner } from './runtime/runner.js';
 export { HeapKeyedState, HeapStateFactory, storeStateFactory } from './runtime/state.js';
-export { type RuntimeMetrics, StreamRuntime, type StreamRuntimeOptions } from './runtime/stream-runtime.js';
+export {
+  DEFAULT_REPARTITION_PURGE_INTERVAL_MS,
+  type RuntimeMetrics,
+  StreamRuntime,
+  type StreamRuntimeOptions,
+} from './runtime/stream-runtime.js';
 export {
   type ProcessingGuarantee,
   type RestoreProgress,

@@ -9,8 +9,9 @@
  * Embedded mode and a real cluster differ in configuration, never in application code.
  *
  * The interface is deliberately small:
- *   - Admin: ensure/describe/delete topics, list offsets, read a group's committed offsets,
- *     describe a group's members and their assignments (standby placement).
+ *   - Admin: ensure/describe/delete topics, list offsets, delete records below an offset
+ *     (repartition purge), read a group's committed offsets, describe a group's members and
+ *     their assignments (standby placement).
  *   - GroupConsumer: group membership with cooperative (incremental) assignment callbacks, and
  *     fetching from the assigned partitions. Used for the tasks' primary inputs.
  *   - PartitionReader: fetching without a group, from explicit positions. Used to restore
@@ -115,6 +116,19 @@ export interface Admin {
     which: 'earliest' | 'latest',
     isolationLevel?: IsolationLevel,
   ): Promise<TopicPartitionOffset[]>;
+  /**
+   * Kafka's DeleteRecords: moves each partition's log start offset up to `offset`, so every
+   * record (and control record) below it is gone for every reader; nothing at or above it is
+   * touched. Returns each partition's log start offset afterwards (Kafka's low watermark), in
+   * the order asked. An offset at or below the current log start changes nothing (answers the
+   * current start, as Kafka does). An offset beyond the high watermark is NOT clamped: it is
+   * OFFSET_OUT_OF_RANGE (Kafka's answer), because a caller asking for it holds a wrong offset
+   * and clamping would delete records it has never seen; ask listOffsets('latest',
+   * 'read_uncommitted') for the high watermark. A failure may leave some partitions moved and
+   * others not (each partition is independent, as in Kafka). Unknown topic: NOT_FOUND. The
+   * deletion is durable once answered (the broker persists the new log start offset).
+   */
+  deleteRecords(offsets: readonly TopicPartitionOffset[]): Promise<TopicPartitionOffset[]>;
   /** A group's committed offsets (stable: waits out pending transactional commits); null = none. */
   committedOffsets(
     groupId: string,

@@ -58,6 +58,23 @@ describe('sluice run', () => {
     assert.match(help.out, /--standby-replicas <n>/);
   });
 
+  it('--repartition-purge-interval-ms: an integer >= 0 (usage error otherwise), listed in the help', async () => {
+    for (const bad of ['-1', '1.5', 'x']) {
+      const r = await cli(
+        'run',
+        `${FIX}/count-app.ts`,
+        '--bootstrap',
+        bootstrap,
+        '--repartition-purge-interval-ms',
+        bad,
+      );
+      assert.equal(r.code, EXIT_USAGE, `--repartition-purge-interval-ms ${bad}`);
+      assert.match(r.err, /repartition-purge-interval-ms/);
+    }
+    const help = await cli('run', '--help');
+    assert.match(help.out, /--repartition-purge-interval-ms <n>/);
+  });
+
   it('refuses a file without a StreamApp default export', async () => {
     const r = await cli('run', `${FIX}/not-an-app.ts`, '--bootstrap', bootstrap);
     assert.equal(r.code, EXIT_USAGE);
@@ -124,7 +141,7 @@ describe('sluice run', () => {
     return { child, exited, stderr: () => stderr };
   }
 
-  it('--threads 2 on the kafka transport: a child process per stream thread, output produced, SIGTERM exits 0', async () => {
+  it('--threads 2 on the kafka transport: a child process per stream thread, output produced, repartition purged, SIGTERM exits 0', async () => {
     const t = createKafkaTransport({ bootstrap });
     const p = t.producer({});
     await p.connect();
@@ -150,6 +167,8 @@ describe('sluice run', () => {
       '2',
       '--metrics-interval-ms',
       '200',
+      '--repartition-purge-interval-ms',
+      '200',
     ]);
     // Windows [1000, 2000) of k0..k4: 20 records each over both partitions.
     const r = t.partitionReader({ isolationLevel: 'read_committed' });
@@ -166,7 +185,26 @@ describe('sluice run', () => {
       }
     }
     await r.close();
+    // The flag reaches the children: their threads purge the repartition topic they consumed.
+    const repartition = Array.from(
+      {
+        length:
+          (await t.admin.describeTopics(['workers-count-repartition'])).get('workers-count-repartition') ?? 0,
+      },
+      (_, partition) => ({ topic: 'workers-count-repartition', partition }),
+    );
+    assert.ok(repartition.length > 0, 'the repartition topic exists');
+    let starts: number[] = [];
+    while (Date.now() < deadline) {
+      starts = (await t.admin.listOffsets(repartition, 'earliest')).map((o) => o.offset);
+      if (starts.some((o) => o > 0)) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
     await t.close();
+    assert.ok(
+      starts.some((o) => o > 0),
+      `log start offsets of the repartition topic moved: ${starts}`,
+    );
     assert.deepEqual(
       [...got].sort(),
       [0, 1, 2, 3, 4].map((i) => [`k${i}`, 20]),

@@ -379,6 +379,78 @@ export function transportSuite(
       ]);
     });
 
+    it('deleteRecords moves the log start: earliest = k, reads from the start get offsets k.., past the end refused', {
+      timeout: CASE_TIMEOUT,
+    }, async () => {
+      const tp = await topic(2, 'delrec');
+      const producer = closeLater(t.producer());
+      await producer.connect();
+      const n = 10;
+      const k = 6;
+      await producer.send(
+        tp,
+        0,
+        Array.from({ length: n }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) })),
+      );
+      await producer.send(tp, 1, [{ key: null, value: Buffer.from('other') }]);
+      const p0 = { topic: tp, partition: 0 };
+      const p1 = { topic: tp, partition: 1 };
+      // Answers the new log start offsets, in the order asked.
+      assert.deepEqual(
+        await t.admin.deleteRecords([
+          { ...p1, offset: 0 },
+          { ...p0, offset: k },
+        ]),
+        [
+          { ...p1, offset: 0 },
+          { ...p0, offset: k },
+        ],
+      );
+      assert.deepEqual(await t.admin.listOffsets([p0, p1], 'earliest'), [
+        { ...p0, offset: k },
+        { ...p1, offset: 0 },
+      ]);
+      assert.deepEqual(await t.admin.listOffsets([p0], 'latest'), [{ ...p0, offset: n }]);
+      // A reader from the (new) start reads exactly the records from k on, byte for byte.
+      const reader = closeLater(t.partitionReader());
+      await reader.assign([{ ...p0, offset: k }]);
+      const got = await readN(reader, n - k);
+      assert.deepEqual(
+        got.map((r) => [r.offset, String(r.key), String(r.value)]),
+        Array.from({ length: n - k }, (_, i) => [k + i, `k${k + i}`, `v${k + i}`]),
+      );
+      // A group member without a committed offset starts at the log start (autoOffsetReset earliest).
+      const member = new Member(t, {
+        ...consumerOptions(uniq('delrec-group'), [tp]),
+        autoOffsetReset: 'earliest',
+      });
+      closeLater(member.consumer);
+      await member.consumer.start();
+      await pollUntil([member], 'the records of both partitions', () => member.records.length >= n - k + 1);
+      assert.deepEqual(
+        member.records.filter((r) => r.partition === 0).map((r) => r.offset),
+        Array.from({ length: n - k }, (_, i) => k + i),
+      );
+      // Below the log start: nothing changes (Kafka's answer is the current start, no error).
+      assert.deepEqual(await t.admin.deleteRecords([{ ...p0, offset: 2 }]), [{ ...p0, offset: k }]);
+      // Up to the high watermark empties the partition; beyond it is refused, nothing moves.
+      assert.deepEqual(await t.admin.deleteRecords([{ ...p1, offset: 1 }]), [{ ...p1, offset: 1 }]);
+      await assert.rejects(
+        t.admin.deleteRecords([{ ...p0, offset: n + 1 }]),
+        rejectsWith(['OFFSET_OUT_OF_RANGE']),
+      );
+      await assert.rejects(t.admin.deleteRecords([{ ...p0, offset: -1 }]), rejectsWith(['INVALID_ARGUMENT']));
+      assert.deepEqual(await t.admin.listOffsets([p0, p1], 'earliest'), [
+        { ...p0, offset: k },
+        { ...p1, offset: 1 },
+      ]);
+      await assert.rejects(
+        t.admin.deleteRecords([{ topic: uniq('missing'), partition: 0, offset: 0 }]),
+        rejectsWith(['NOT_FOUND']),
+      );
+      assert.deepEqual(await t.admin.deleteRecords([]), []);
+    });
+
     it("keys placed with partitionFor land where Kafka's murmur2 partitioner puts them", {
       timeout: CASE_TIMEOUT,
     }, async () => {

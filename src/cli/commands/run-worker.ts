@@ -25,6 +25,7 @@ export interface RunWorkerData {
   readonly instanceId: string;
   readonly guarantee: 'exactly_once' | 'at_least_once';
   readonly commitIntervalMs: number;
+  readonly repartitionPurgeIntervalMs?: number;
   readonly standbyReplicas?: number;
   readonly index: number;
 }
@@ -55,6 +56,7 @@ try {
     instanceId: data.instanceId,
     guarantee: data.guarantee,
     commitIntervalMs: data.commitIntervalMs,
+    repartitionPurgeIntervalMs: data.repartitionPurgeIntervalMs,
     standbyReplicas: data.standbyReplicas,
     threads: 1,
     firstThreadIndex: data.index,

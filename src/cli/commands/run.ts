@@ -31,7 +31,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Broker, resolveBrokerConfig } from '../../broker/index.js';
 import { createLogger, SluiceError } from '../../common/index.js';
 import type { StreamApp } from '../../stream/index.js';
-import { StreamRuntime } from '../../stream/index.js';
+import { DEFAULT_REPARTITION_PURGE_INTERVAL_MS, StreamRuntime } from '../../stream/index.js';
 import { createEmbeddedTransport, createKafkaTransport, type Transport } from '../../transport/index.js';
 import { WorkerPool } from './run-workers.js';
 
@@ -46,6 +46,7 @@ interface RunOpts {
   threads?: number;
   standbyReplicas: number;
   commitIntervalMs: number;
+  repartitionPurgeIntervalMs: number;
   metricsIntervalMs: number;
   requestTimeoutMs?: number;
 }
@@ -138,6 +139,14 @@ export function registerRunCommand(program: Command): void {
       new Option('--commit-interval-ms <n>', 'commit (transaction) interval').argParser(int(1)).default(100),
     )
     .addOption(
+      new Option(
+        '--repartition-purge-interval-ms <n>',
+        'least time between two deletions of consumed, committed records of the repartition topics (per stream thread)',
+      )
+        .argParser(int(0))
+        .default(DEFAULT_REPARTITION_PURGE_INTERVAL_MS),
+    )
+    .addOption(
       new Option('--metrics-interval-ms <n>', 'print a JSON metrics line to stderr every n ms (0: off)')
         .argParser(int(0))
         .default(0),
@@ -218,6 +227,7 @@ See docs/stream-on-kafka.md.
         guarantee: opts.guarantee,
         threads,
         commitIntervalMs: opts.commitIntervalMs,
+        repartitionPurgeIntervalMs: opts.repartitionPurgeIntervalMs,
         standbyReplicas: opts.standbyReplicas,
       });
       // kafka transport with several threads: one worker thread per stream thread (cores).
@@ -232,6 +242,7 @@ See docs/stream-on-kafka.md.
                 instanceId,
                 guarantee: opts.guarantee,
                 commitIntervalMs: opts.commitIntervalMs,
+                repartitionPurgeIntervalMs: opts.repartitionPurgeIntervalMs,
                 standbyReplicas: opts.standbyReplicas,
               },
               threads,

@@ -21,6 +21,9 @@
  * sub-topology that exists (Admin.listTopics when the transport has it, else the names this
  * process has seen).
  *
+ * repartitionPurgeIntervalMs (default 30 000): how often, at most, each stream thread deletes the
+ * records of the repartition topics that its tasks consumed and committed (stream-thread.ts).
+ *
  * standbyReplicas (default 0): each thread keeps warm copies of other instances' stateful
  * tasks (standby.ts); a task that moves to it restores only its changelog's tail.
  *
@@ -42,6 +45,9 @@ import {
 } from './stream-thread.js';
 import { Task } from './task.js';
 
+/** Kafka Streams' default repartition.purge.interval.ms. */
+export const DEFAULT_REPARTITION_PURGE_INTERVAL_MS = 30_000;
+
 export interface StreamRuntimeOptions {
   readonly transport: Transport;
   /** Overrides the app's id (group id and internal topic prefix). */
@@ -54,6 +60,13 @@ export interface StreamRuntimeOptions {
   readonly threads?: number;
   /** Default 100 ms. */
   readonly commitIntervalMs?: number;
+  /**
+   * Least time between two purges of consumed repartition records by a stream thread
+   * (Kafka Streams' repartition.purge.interval.ms): after a successful commit, each thread
+   * deletes the records below its committed offsets of the repartition partitions it consumes.
+   * Integer >= 0, default 30 000 ms.
+   */
+  readonly repartitionPurgeIntervalMs?: number;
   /** Index of the first thread (worker threads of one instance number theirs apart). */
   readonly firstThreadIndex?: number;
   readonly maxPollRecords?: number;
@@ -87,6 +100,7 @@ export class StreamRuntime {
   readonly instanceId: string;
   readonly guarantee: ProcessingGuarantee;
   readonly standbyReplicas: number;
+  readonly repartitionPurgeIntervalMs: number;
   readonly plan: AppPlan;
   private readonly log: Logger;
   private readonly threads: StreamThread[] = [];
@@ -109,6 +123,13 @@ export class StreamRuntime {
         'INVALID_CONFIG',
         `standbyReplicas must be an integer >= 0, got ${String(options.standbyReplicas)}`,
       );
+    this.repartitionPurgeIntervalMs =
+      options.repartitionPurgeIntervalMs ?? DEFAULT_REPARTITION_PURGE_INTERVAL_MS;
+    if (!Number.isInteger(this.repartitionPurgeIntervalMs) || this.repartitionPurgeIntervalMs < 0)
+      throw new SluiceError(
+        'INVALID_CONFIG',
+        `repartitionPurgeIntervalMs must be an integer >= 0, got ${String(options.repartitionPurgeIntervalMs)}`,
+      );
     this.plan = splitTopology(app.graph, this.applicationId);
     this.log = createLogger('stream', { app: this.applicationId, instance: this.instanceId });
   }
@@ -127,6 +148,7 @@ export class StreamRuntime {
       partitions: this.partitions,
       guarantee: this.guarantee,
       commitIntervalMs: this.options.commitIntervalMs ?? 100,
+      repartitionPurgeIntervalMs: this.repartitionPurgeIntervalMs,
       changelogs: this.changelogs,
       maxPollRecords: this.options.maxPollRecords,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
@@ -183,7 +205,9 @@ export class StreamRuntime {
     const specs: TopicSpec[] = [];
     for (const r of plan.repartitionTopics) {
       // As Kafka Streams: no time retention (records carry event time, possibly years old,
-      // which time retention would delete before they are read); nothing purges them yet.
+      // which time retention would delete before they are read); instead each stream thread
+      // deletes what its tasks consumed and committed (repartitionPurgeIntervalMs, see the
+      // "Repartition purge" part of stream-thread.ts's header).
       specs.push({
         topic: r.topic,
         partitions: resolved.subTopologies[r.to],

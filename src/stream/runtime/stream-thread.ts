@@ -27,6 +27,22 @@
  * commit aborts (if it still can), drops every task, closes the consumer and producer and
  * rejoins (reset()): the same path as a crash, without the process dying.
  *
+ * Repartition purge (Kafka Streams' repartition.purge.interval.ms): repartition topics have no
+ * time retention, so after a successful commit, at most every repartitionPurgeIntervalMs, the
+ * thread sends DeleteRecords for every repartition partition its active tasks consume, up to
+ * the offset THIS thread committed for it (the `committed` map: written only after
+ * commitTransaction returned — exactly_once — or after the group accepted the offset commit —
+ * at_least_once; offsets of the open transaction are never in it). One purge in flight per
+ * thread, not awaited by step(); a failure is logged at warn and tried again at the next
+ * interval, never failing the commit or a task; leave() waits for the one in flight.
+ * Crash safety: a task, wherever it restarts (this thread after a reset, another thread or
+ * instance), starts reading its inputs at the group's committed offset, and a group's
+ * committed offset never goes back below one committed before it; so what lies below an
+ * offset this thread committed is never read again, and deleting it loses nothing, whatever
+ * is killed when (a DeleteRecords the broker did not apply just leaves records for the next
+ * purge). The watermarks those records carried live on in the downstream task's
+ * changelogged state (`source-<topic>.upstream`), not in the topic.
+ *
  * Standby replicas (ctx.standbyReplicas > 0, standby.ts): the thread keeps warm copies of
  * other instances' tasks, re-placed after each assignment change and every few seconds and
  * read without blocking in step(); a task that becomes active here restores from its standby
@@ -92,6 +108,8 @@ export interface ThreadContext {
   readonly partitions: ReadonlyMap<string, number>;
   readonly guarantee: ProcessingGuarantee;
   readonly commitIntervalMs: number;
+  /** Least time between two repartition purges of this thread ("Repartition purge" in the header). */
+  readonly repartitionPurgeIntervalMs: number;
   /** Changelog topics known to exist, by store name (the runtime creates them). */
   readonly changelogs: Set<string>;
   /** Creates `<app>-<store>-changelog` (compacted, `partitions`) for a store first seen at commit. */
@@ -136,6 +154,18 @@ export interface ThreadMetrics {
   resets: number;
   /** at_least_once: offset commits the group refused while rebalancing (retried by the next commit). */
   commitsRefused: number;
+  /** Repartition purges (DeleteRecords below committed offsets) answered by the cluster. */
+  purges: number;
+  /** Purges that failed (logged at warn; the next interval tries again). */
+  purgeFailures: number;
+  /** Repartition partitions whose log start a purge moved (summed over purges). */
+  purgedPartitions: number;
+  /**
+   * Offsets deleted by this thread's purges (records, watermark control records and
+   * transaction markers), counted from the log start it last saw; a task moving between
+   * threads while a purge is in flight can make two threads count the same offsets.
+   */
+  purgedRecords: number;
   commitMsLast: number;
   commitMsMax: number;
   /** Time spent waiting for the producer's acknowledgements (backpressure from the log). */
@@ -186,6 +216,13 @@ export class StreamThread {
   private stopping = false;
   private needsReset = false;
   private lastCommitAt = Date.now();
+  /** Repartition topics of the app: the inputs whose consumed records are purged. */
+  private readonly repartitionTopics: ReadonlySet<string>;
+  /** Log start offsets as this thread last saw them, `topic\0partition` → offset (they only grow). */
+  private readonly purgedTo = new Map<string, number>();
+  /** The one purge in flight, if any: never two at once per thread. */
+  private purging: Promise<void> | undefined;
+  private lastPurgeAt = Date.now();
   private loop: Promise<void> | undefined;
   private readonly latencies = new Float64Array(LATENCY_SAMPLES);
   private readonly standby: StandbyTasks | undefined;
@@ -198,6 +235,7 @@ export class StreamThread {
     readonly transactionalId: string,
   ) {
     this.log = createLogger('stream', { app: ctx.applicationId, thread: index });
+    this.repartitionTopics = new Set(ctx.plan.repartitionTopics.map((r) => r.topic));
     for (const st of ctx.plan.subTopologies) {
       this.primaryOf.set(st.primary, st);
       for (const i of st.inputs) this.inputOf.set(i.topic, st);
@@ -212,6 +250,10 @@ export class StreamThread {
       revives: 0,
       resets: 0,
       commitsRefused: 0,
+      purges: 0,
+      purgeFailures: 0,
+      purgedPartitions: 0,
+      purgedRecords: 0,
       commitMsLast: 0,
       commitMsMax: 0,
       blockedOnOutputMs: 0,
@@ -695,7 +737,10 @@ export class StreamThread {
     }
     const sending = outputs.length > 0 || changelog.length > 0;
     if (!sending && offsets.length === 0) {
+      // Nothing new to commit: every offset in `committed` stands, so the purge may catch up
+      // (the last offsets before the input went quiet would otherwise never be purged).
       this.lastCommitAt = Date.now();
+      this.maybePurge();
       return;
     }
     for (const c of changelog) {
@@ -766,6 +811,68 @@ export class StreamThread {
     this.metricsState.commitMsLast = ms;
     if (ms > this.metricsState.commitMsMax) this.metricsState.commitMsMax = ms;
     this.lastCommitAt = Date.now();
+    this.maybePurge();
+  }
+
+  // ───────────────────────────── repartition purge ─────────────────────────────
+
+  /**
+   * After a successful commit, at most every repartitionPurgeIntervalMs: starts one purge of
+   * the repartition partitions this thread's active tasks consume, up to the offsets this
+   * thread committed (`committed`: set only once the transaction committed, or the
+   * at_least_once offset commit succeeded). Does not wait for it: step() goes on, and no
+   * second purge starts while one is in flight.
+   */
+  private maybePurge(): void {
+    if (this.purging !== undefined || this.stopping || this.crashed || this.repartitionTopics.size === 0)
+      return;
+    const now = Date.now();
+    if (now - this.lastPurgeAt < this.ctx.repartitionPurgeIntervalMs) return;
+    const offsets: TopicPartitionOffset[] = [];
+    for (const ts of this.tasks.values()) {
+      for (const i of ts.st.inputs) {
+        if (!this.repartitionTopics.has(i.topic)) continue;
+        const k = `${i.topic}\0${ts.partition}`;
+        const offset = this.committed.get(k);
+        if (offset !== undefined && offset > (this.purgedTo.get(k) ?? 0))
+          offsets.push({ topic: i.topic, partition: ts.partition, offset });
+      }
+    }
+    if (offsets.length === 0) return;
+    this.lastPurgeAt = now;
+    this.purging = this.purge(offsets).finally(() => {
+      this.purging = undefined;
+    });
+  }
+
+  /** Deletes the records below `offsets`; never throws (a failure waits for the next interval). */
+  private async purge(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const admin = this.ctx.transport.admin;
+    const key = (tp: TopicPartition) => `${tp.topic}\0${tp.partition}`;
+    const m = this.metricsState;
+    try {
+      // The log start of a partition this thread has not purged yet, to count what goes.
+      const unseen = offsets.filter((o) => !this.purgedTo.has(key(o)));
+      if (unseen.length > 0)
+        for (const e of await admin.listOffsets(unseen, 'earliest')) this.purgedTo.set(key(e), e.offset);
+      const todo = offsets.filter((o) => o.offset > (this.purgedTo.get(key(o)) ?? 0));
+      if (todo.length === 0) return;
+      const starts = await admin.deleteRecords(todo);
+      m.purges++;
+      for (const s of starts) {
+        const before = this.purgedTo.get(key(s)) ?? 0;
+        if (s.offset <= before) continue;
+        m.purgedPartitions++;
+        m.purgedRecords += s.offset - before;
+        this.purgedTo.set(key(s), s.offset);
+      }
+    } catch (e) {
+      m.purgeFailures++;
+      this.log.warn(
+        { err: e, partitions: offsets.map((o) => `${o.topic}-${o.partition}@${o.offset}`) },
+        'repartition purge failed; retrying at the next purge interval',
+      );
+    }
   }
 
   /**
@@ -909,6 +1016,7 @@ export class StreamThread {
 
   /** Shutdown, second half: close the tasks, leave the group, close the producer. */
   async leave(): Promise<void> {
+    await this.purging; // never rejects; bounded by the admin's request timeout
     for (const id of [...this.tasks.keys()]) this.closeTask(id);
     await this.closeClients(true);
     await this.standby?.close();

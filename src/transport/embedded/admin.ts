@@ -1,6 +1,7 @@
 /**
  * Admin over the broker's handlers: Metadata (describe, topic ids), CreateTopics,
- * DeleteTopics, ListOffsets, OffsetFetch with requireStable, DescribeGroups (members'
+ * DeleteTopics, ListOffsets, DeleteRecords (the first failed partition's code is thrown, after
+ * the broker applied the others), OffsetFetch with requireStable, DescribeGroups (members'
  * consumer-protocol assignment bytes decoded with protocol/consumer-protocol.ts).
  *
  * ensureTopics: describes first and creates only the missing topics; an existing topic with
@@ -16,6 +17,7 @@
  */
 import { SluiceError } from '../../common/index.js';
 import { decodeConsumerAssignment, ErrorCode } from '../../protocol/index.js';
+import { checkDeleteOffsets } from '../delete-records.js';
 import type {
   Admin,
   GroupDescription,
@@ -136,6 +138,33 @@ export class EmbeddedAdmin implements Admin {
       topic: tp.topic,
       partition: tp.partition,
       offset: found.get(`${tp.topic}\u0000${tp.partition}`) as number,
+    }));
+  }
+
+  async deleteRecords(offsets: readonly TopicPartitionOffset[]): Promise<TopicPartitionOffset[]> {
+    if (offsets.length === 0) return [];
+    checkDeleteOffsets(offsets);
+    const byTopic = new Map<string, Array<{ partitionIndex: number; offset: number }>>();
+    for (const o of offsets) {
+      let ps = byTopic.get(o.topic);
+      if (ps === undefined) byTopic.set(o.topic, (ps = []));
+      ps.push({ partitionIndex: o.partition, offset: o.offset });
+    }
+    const r = await this.conn.call(21, {
+      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      timeoutMs: ADMIN_TIMEOUT_MS,
+    });
+    const found = new Map<string, number>();
+    for (const t of r.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) throw kafkaFailure(p.errorCode, `DeleteRecords ${t.name}-${p.partitionIndex}`);
+        found.set(`${t.name}\u0000${p.partitionIndex}`, p.lowWatermark);
+      }
+    }
+    return offsets.map((o) => ({
+      topic: o.topic,
+      partition: o.partition,
+      offset: found.get(`${o.topic}\u0000${o.partition}`) as number,
     }));
   }
 

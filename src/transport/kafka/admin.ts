@@ -11,6 +11,11 @@
  *   (v2+ of the request): 'latest' + read_committed is the broker's last stable offset (LSO),
  *   read_uncommitted the high watermark. (queryWatermarkOffsets would only give the high
  *   watermark: librdkafka sends it read_uncommitted.)
+ * - deleteRecords: AdminClient.deleteRecords (librdkafka's DeleteRecords, sent to each
+ *   partition's leader); per-partition errors come back in the result and the first one is
+ *   thrown (mapped like every other librdkafka error: OFFSET_OUT_OF_RANGE, NOT_FOUND, …) after
+ *   the others were applied. The binding has only this RdKafka form; the KafkaJS-style
+ *   `deleteTopicRecords` wraps the same call for one topic.
  * - committedOffsets: OffsetFetch with requireStable (KIP-447): the broker answers
  *   UNSTABLE_OFFSET_COMMIT while a transaction holding offsets of the group is undecided;
  *   librdkafka's admin returns that per partition (it does not retry), so this retries with
@@ -27,6 +32,7 @@
 import type { IAdminClient } from '@confluentinc/kafka-javascript';
 import ck from '@confluentinc/kafka-javascript';
 import { SluiceError } from '../../common/index.js';
+import { checkDeleteOffsets } from '../delete-records.js';
 import type {
   Admin,
   GroupDescription,
@@ -41,6 +47,7 @@ import {
   clientConfig,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type KafkaConnectionOptions,
+  kafkaError,
   RD,
   rdCode,
 } from './config.js';
@@ -170,25 +177,7 @@ export class KafkaAdmin implements Admin {
             cb as never,
           ),
       );
-    // The admin client's metadata cache may not have a just-created topic's leader yet
-    // (librdkafka answers ERR__NOENT without asking the cluster): refresh and retry.
-    const deadline = Date.now() + this.timeoutMs;
-    let results: Awaited<ReturnType<typeof ask>>;
-    for (let backoff = 20; ; backoff = Math.min(backoff * 2, 500)) {
-      try {
-        results = await ask();
-        break;
-      } catch (err) {
-        const code = (err as SluiceError).details?.rdkafkaCode;
-        if (
-          (code !== RD.ERR__NOENT && code !== RD.ERR_LEADER_NOT_AVAILABLE) ||
-          Date.now() + backoff > deadline
-        )
-          throw err;
-        await this.describeTopics([...new Set(partitions.map((p) => p.topic))]);
-        await new Promise((r) => setTimeout(r, backoff));
-      }
-    }
+    const results = await this.withLeaders(partitions, ask);
     const byKey = new Map(results.map((r) => [`${r.topic}\u0000${r.partition}`, r]));
     return partitions.map((p) => {
       const r = byKey.get(`${p.topic}\u0000${p.partition}`);
@@ -207,6 +196,64 @@ export class KafkaAdmin implements Admin {
         );
       }
       return { topic: p.topic, partition: p.partition, offset: Number(r.offset) };
+    });
+  }
+
+  /**
+   * Runs a call addressed to partition leaders. The admin client's metadata cache may not have
+   * a just-created topic's leader yet (librdkafka answers ERR__NOENT without asking the
+   * cluster): refresh the topics' metadata and retry, within the request timeout; a topic the
+   * cluster does not know at all is NOT_FOUND at once.
+   */
+  private async withLeaders<T>(partitions: readonly TopicPartition[], ask: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let backoff = 20; ; backoff = Math.min(backoff * 2, 500)) {
+      try {
+        return await ask();
+      } catch (err) {
+        const code = (err as SluiceError).details?.rdkafkaCode;
+        if (
+          (code !== RD.ERR__NOENT && code !== RD.ERR_LEADER_NOT_AVAILABLE) ||
+          Date.now() + backoff > deadline
+        )
+          throw err;
+        const topics = [...new Set(partitions.map((p) => p.topic))];
+        const known = await this.describeTopics(topics);
+        const missing = topics.find((t) => !known.has(t));
+        if (missing !== undefined)
+          throw new SluiceError('NOT_FOUND', `topic '${missing}' does not exist`, {
+            cause: err,
+            details: { topic: missing },
+          });
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  async deleteRecords(offsets: readonly TopicPartitionOffset[]): Promise<TopicPartitionOffset[]> {
+    if (offsets.length === 0) return [];
+    checkDeleteOffsets(offsets);
+    const admin = this.admin();
+    type Result = { topic: string; partition: number; lowWatermark: number; error?: unknown };
+    const results = await this.withLeaders(offsets, () =>
+      call<Result[]>('delete records', 'admin', (cb) =>
+        admin.deleteRecords(
+          offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+          // The binding reads `operation_timeout` (its JS wrapper's `operationTimeout` default is
+          // never seen by the native side): how long the leader may take to apply it.
+          { timeout: this.timeoutMs, operation_timeout: this.timeoutMs } as never,
+          cb as never,
+        ),
+      ),
+    );
+    const byKey = new Map(results.map((r) => [`${r.topic}\u0000${r.partition}`, r]));
+    return offsets.map((o) => {
+      const r = byKey.get(`${o.topic}\u0000${o.partition}`);
+      if (r === undefined)
+        throw new SluiceError('PROTOCOL', `delete records: no answer for ${o.topic}[${o.partition}]`);
+      if (r.error !== undefined && r.error !== null)
+        throw kafkaError(r.error, `delete records of ${o.topic}[${o.partition}] below ${o.offset}`, 'admin');
+      return { topic: o.topic, partition: o.partition, offset: Number(r.lowWatermark) };
     });
   }
 

@@ -17,7 +17,12 @@ import {
   StreamRuntime,
   tumbling,
 } from '../../../src/stream/index.js';
-import type { IncomingRecord, IsolationLevel, Transport } from '../../../src/transport/index.js';
+import type {
+  IncomingRecord,
+  IsolationLevel,
+  TopicPartition,
+  Transport,
+} from '../../../src/transport/index.js';
 import { startTestBroker, type TestBroker } from '../../transport/broker-fixture.js';
 
 interface Ev {
@@ -50,7 +55,7 @@ function rollingOnRecordKey(id: string): StreamApp {
 }
 
 /** A running count per key: every record emits its key's count so far (state continues). */
-function rollingApp(id: string): StreamApp {
+export function rollingApp(id: string): StreamApp {
   const app = new StreamApp(id);
   app
     .stream<Ev>(`${id}-in`, { timestamp: (e) => e.ts, serde: jsonSerde<Ev>() })
@@ -60,7 +65,8 @@ function rollingApp(id: string): StreamApp {
   return app;
 }
 
-async function produce(
+/** Produces events round-robin over the partitions (keyed: by the key's index in KEYS). */
+export async function produce(
   t: Transport,
   topic: string,
   partitions: number,
@@ -90,7 +96,7 @@ async function produce(
 }
 
 /** Reads a topic from the start until `count` records arrived (or 60 s passed). */
-async function readAll(
+export async function readAll(
   t: Transport,
   topic: string,
   count: number,
@@ -108,19 +114,45 @@ async function readAll(
   return out;
 }
 
-async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-function events(n: number, start = 0): Ev[] {
+export function events(n: number, start = 0): Ev[] {
   return Array.from({ length: n }, (_, i) => ({
     k: KEYS[(start + i) % KEYS.length],
     ts: 1000 + (start + i) * 7,
   }));
+}
+
+/** Tumbling 1 s counts per key (`key@windowStart` → count), as windowApp computes them. */
+function windowOracle(evs: readonly Ev[]): Map<string, number> {
+  const oracle = new Map<string, number>();
+  for (const e of evs) {
+    const id = `${e.k}@${Math.floor(e.ts / 1000) * 1000}`;
+    oracle.set(id, (oracle.get(id) ?? 0) + 1);
+  }
+  return oracle;
+}
+
+/** windowApp's output as `key@windowStart` → count, failing on a window emitted twice. */
+function windowsOf(records: readonly IncomingRecord[]): Map<string, number> {
+  const got = new Map<string, number>();
+  for (const r of records) {
+    const w = JSON.parse(String(r.value)) as { key: string; window: { start: number }; value: number };
+    const id = `${w.key}@${w.window.start}`;
+    assert.equal(got.has(id), false, `window ${id} emitted twice`);
+    got.set(id, w.value);
+  }
+  return got;
 }
 
 function runtime(
@@ -141,7 +173,7 @@ function runtime(
 }
 
 /** Per key, the running counts in output order. */
-function countsByKey(records: IncomingRecord[]): Map<string, number[]> {
+export function countsByKey(records: IncomingRecord[]): Map<string, number[]> {
   const m = new Map<string, number[]>();
   for (const r of records) {
     const k = String(r.key);
@@ -150,10 +182,46 @@ function countsByKey(records: IncomingRecord[]): Map<string, number[]> {
   return m;
 }
 
-function expectedRunning(evs: Ev[]): Map<string, number> {
+export function expectedRunning(evs: Ev[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const e of evs) m.set(e.k, (m.get(e.k) ?? 0) + 1);
   return m;
+}
+
+/**
+ * Waits (bounded) until every given partition is consumed to its end (last stable offset),
+ * committed by `group`, and its log start offset moved up to that committed offset; returns
+ * the committed offsets.
+ */
+export async function purgedUpToCommitted(
+  t: Transport,
+  group: string,
+  partitions: readonly TopicPartition[],
+): Promise<number[]> {
+  let seen = '';
+  await until(
+    async () => {
+      const [starts, committed, ends] = await Promise.all([
+        t.admin.listOffsets(partitions, 'earliest'),
+        t.admin.committedOffsets(group, partitions),
+        t.admin.listOffsets(partitions, 'latest', 'read_committed'),
+      ]);
+      seen = partitions
+        .map(
+          (tp, i) =>
+            `${tp.topic}-${tp.partition} start=${starts[i].offset} committed=${committed[i].offset} end=${ends[i].offset}`,
+        )
+        .join(', ');
+      return partitions.every(
+        (_, i) =>
+          committed[i].offset !== null &&
+          committed[i].offset === ends[i].offset &&
+          starts[i].offset === committed[i].offset,
+      );
+    },
+    () => `the partitions purged up to the committed offsets (${seen})`,
+  );
+  return (await t.admin.committedOffsets(group, partitions)).map((c) => c.offset as number);
 }
 
 export function runtimeSuite(name: string, connect: (tb: TestBroker) => Transport): void {
@@ -200,12 +268,7 @@ export function runtimeSuite(name: string, connect: (tb: TestBroker) => Transpor
       // One closing record per partition far ahead: every window of `evs` fires.
       const closing = Array.from({ length: 4 }, () => ({ k: 'end', ts: 100_000 }));
       await produce(t, 'win-in', 4, [...evs, ...closing]);
-      const oracle = new Map<string, number>();
-      for (const e of evs) {
-        const start = Math.floor(e.ts / 1000) * 1000;
-        const id = `${e.k}@${start}`;
-        oracle.set(id, (oracle.get(id) ?? 0) + 1);
-      }
+      const oracle = windowOracle(evs);
       const rt = runtime(app, t, 'w', 2);
       await rt.start();
       const out = await readAll(t, 'win-out', oracle.size);
@@ -228,6 +291,58 @@ export function runtimeSuite(name: string, connect: (tb: TestBroker) => Transpor
       const m = rt.metrics();
       assert.equal(m.guarantee, 'exactly_once');
       assert.ok(m.commits > 0);
+    });
+
+    it('purges consumed repartition records up to the committed offsets; output stays exact across a restart', async () => {
+      await t.admin.ensureTopics([{ topic: 'purge-in', partitions: 4 }]);
+      const repartition = Array.from({ length: 4 }, (_, partition) => ({
+        topic: 'purge-count-repartition',
+        partition,
+      }));
+      const start = (instanceId: string) =>
+        new StreamRuntime(windowApp('purge'), {
+          transport: t,
+          instanceId,
+          threads: 2,
+          commitIntervalMs: 50,
+          sessionTimeoutMs: 3000,
+          repartitionPurgeIntervalMs: 200,
+        });
+      const purgedToCommitted = () => purgedUpToCommitted(t, 'purge', repartition);
+      // One closing record per partition far ahead: every window of `first` fires.
+      const first = events(1200);
+      const closing = (ts: number) => Array.from({ length: 4 }, () => ({ k: 'end', ts }));
+      await produce(t, 'purge-in', 4, [...first, ...closing(100_000)]);
+      const a = start('a');
+      await a.start();
+      const firstOracle = windowOracle(first);
+      await readAll(t, 'purge-out', firstOracle.size);
+      const committedA = await purgedToCommitted();
+      const purged = a.metrics().threads;
+      await a.close();
+      assert.ok(
+        committedA.every((o) => o > 0),
+        `every repartition partition had records: ${committedA}`,
+      );
+      assert.ok(purged.reduce((n, th) => n + th.purges, 0) > 0, 'the threads sent DeleteRecords');
+      assert.ok(
+        purged.reduce((n, th) => n + th.purgedRecords, 0) >= committedA.reduce((x, y) => x + y, 0),
+        'the purge metrics count every offset below the committed ones',
+      );
+      // A new instance resumes from the committed offsets, above the purged records: later
+      // windows (and the 'end' window the new closing records fire) come out exactly once.
+      const second = events(300, 20_000);
+      await produce(t, 'purge-in', 4, [...second, ...closing(200_000)]);
+      const b = start('b');
+      await b.start();
+      const expected = new Map([...firstOracle, ...windowOracle([...second, ...closing(100_000)])]);
+      const out = await readAll(t, 'purge-out', expected.size);
+      const committedB = await purgedToCommitted();
+      await b.close();
+      assert.deepEqual([...windowsOf(out)].sort(), [...expected].sort());
+      committedB.forEach((o, p) => {
+        assert.ok(o > (committedA[p] as number), `partition ${p} consumed and purged further`);
+      });
     });
 
     it('an idle input partition (idleness) does not hold back windows behind a repartition', async () => {
