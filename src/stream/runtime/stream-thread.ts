@@ -83,6 +83,12 @@ export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 /** SLUICE_TRACE_WATERMARKS=1: log every watermark control record sent and received (debugging). */
 const TRACE_WATERMARKS = process.env.SLUICE_TRACE_WATERMARKS === '1';
 
+/**
+ * Errors that rebuilding the tasks or rejoining the group cannot fix (the cluster refuses this
+ * member's settings or credentials): the loop reports them at error level and waits.
+ */
+const UNFIXABLE_BY_REBUILD: ReadonlySet<string> = new Set(['INVALID_CONFIG', 'PERMISSION_DENIED']);
+
 /** Topics already warned about (once per process): old record timestamps vs time retention. */
 const warnedOldTimestamps = new Set<string>();
 function warnOldTimestamps(log: Logger, topic: string, timestamp: number): void {
@@ -154,6 +160,11 @@ export interface ThreadMetrics {
   resets: number;
   /** at_least_once: offset commits the group refused while rebalancing (retried by the next commit). */
   commitsRefused: number;
+  /**
+   * The last error that interrupted processing (a failed commit, a fencing, a configuration
+   * error the cluster reports), with its time; null until one happens.
+   */
+  lastError: { message: string; code: string; at: number } | null;
   /** Repartition purges (DeleteRecords below committed offsets) answered by the cluster. */
   purges: number;
   /** Purges that failed (logged at warn; the next interval tries again). */
@@ -250,6 +261,7 @@ export class StreamThread {
       revives: 0,
       resets: 0,
       commitsRefused: 0,
+      lastError: null,
       purges: 0,
       purgeFailures: 0,
       purgedPartitions: 0,
@@ -320,13 +332,32 @@ export class StreamThread {
 
   private async runLoop(): Promise<void> {
     let backoff = 100;
+    let configBackoff = 1_000;
     while (!this.stopping && !this.crashed) {
       try {
         await this.step();
         if (this.needsReset) await this.reset('partitions lost');
         backoff = 100;
+        configBackoff = 1_000;
       } catch (e) {
         if (this.stopping || this.crashed) break;
+        this.metricsState.lastError = {
+          message: e instanceof Error ? e.message : String(e),
+          code: isSluiceError(e) ? e.code : 'INTERNAL',
+          at: Date.now(),
+        };
+        if (isSluiceError(e) && UNFIXABLE_BY_REBUILD.has(e.code)) {
+          // The cluster refuses this member's configuration or permissions: rebuilding the tasks
+          // or rejoining cannot help, and doing it in a tight loop would hide the cause. Say it
+          // at error level and try again slowly (the cluster's configuration may change).
+          this.log.error(
+            { err: e, retryInMs: configBackoff },
+            `${e.message} — processing is stopped until the cluster accepts this member`,
+          );
+          await new Promise((r) => setTimeout(r, configBackoff));
+          configBackoff = Math.min(configBackoff * 2, 30_000);
+          continue;
+        }
         const fenced = !isSluiceError(e) || e.code === 'PRODUCER_FENCED' || e.code === 'CLOSED';
         try {
           if (!fenced && !this.producerBroken) {

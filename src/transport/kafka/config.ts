@@ -157,7 +157,13 @@ export function kafkaError(
   let kind: ErrorCode = 'IO';
   if (code !== undefined) {
     if (FENCED.has(code) || (code === RD.ERR__FATAL && /fenced/i.test(message))) kind = 'PRODUCER_FENCED';
-    else if (code === RD.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED) kind = 'PERMISSION_DENIED';
+    else if (
+      code === RD.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+      code === RD.ERR_GROUP_AUTHORIZATION_FAILED ||
+      code === RD.ERR_TOPIC_AUTHORIZATION_FAILED
+    )
+      kind = 'PERMISSION_DENIED';
+    else if (code === RD.ERR_INVALID_SESSION_TIMEOUT) kind = 'INVALID_CONFIG';
     else if ((code === RD.ERR__STATE && context === 'producer') || code === RD.ERR_INVALID_TXN_STATE)
       kind = 'INVALID_TXN_STATE';
     else if (TIMEOUTS.has(code)) kind = 'TIMEOUT';
@@ -177,7 +183,11 @@ export function kafkaError(
     else if (e?.isTxnRequiresAbort === true) kind = 'INVALID_TXN_STATE';
   } else if (/timed out/i.test(message)) kind = 'TIMEOUT';
   else if (/disconnected|not connected/i.test(message)) kind = 'CLOSED';
-  return new SluiceError(kind, `${what}: ${message}`, {
+  const hint =
+    code === RD.ERR_INVALID_SESSION_TIMEOUT
+      ? " (the group coordinator refuses this session timeout: it must lie within the cluster's group.min.session.timeout.ms and group.max.session.timeout.ms, 6 s and 30 min by default)"
+      : '';
+  return new SluiceError(kind, `${what}: ${message}${hint}`, {
     cause: err,
     ...(code !== undefined && code > 0 ? { kafkaErrorCode: code } : {}),
     ...(e?.isRetriable === true ? { retriable: true } : {}),
