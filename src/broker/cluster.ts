@@ -491,6 +491,14 @@ export class Cluster {
   deleteRecords(topic: string, partition: number, offset: number): PartitionError & { lowWatermark: number } {
     try {
       const log = this.log(topic, partition);
+      // As Kafka: a compact-only topic's records go by key, never by offset.
+      if (!log.config['cleanup.policy'].includes('delete')) {
+        return {
+          errorCode: ErrorCode.POLICY_VIOLATION,
+          errorMessage: `records of '${topic}' can be deleted only if its cleanup.policy includes 'delete'`,
+          lowWatermark: -1,
+        };
+      }
       const target = offset === -1 ? log.highWatermark : offset;
       // As Kafka (UnifiedLog.maybeIncrementLogStartOffset): below the log start is a no-op
       // answering the current start; only a negative offset or one past the high watermark fails.

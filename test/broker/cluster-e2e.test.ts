@@ -187,6 +187,18 @@ describe('broker end to end with real clients (real log)', { timeout: 120_000 },
         messages: [0, 1, 2].map((i) => ({ partition: 0, key: `k${i}`, value: `v${i}` })),
       });
       await producer.disconnect();
+      // A compact-only topic's records go by key, never by offset (as Kafka: POLICY_VIOLATION).
+      await assert.rejects(
+        admin.deleteTopicRecords({ topic: 'cfg', partitions: [{ partition: 0, offset: '2' }] }),
+        (err: Error & { cause?: { partitions?: Array<{ error?: { type?: string } }> } }) =>
+          err.cause?.partitions?.[0]?.error?.type === 'POLICY_VIOLATION',
+      );
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          { type: 2, name: 'cfg', configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }] },
+        ],
+      });
       await admin.deleteTopicRecords({ topic: 'cfg', partitions: [{ partition: 0, offset: '2' }] });
       const offsets = await admin.fetchTopicOffsets('cfg');
       assert.equal(offsets.find((p) => p.partition === 0)?.low, '2');

@@ -449,6 +449,15 @@ export function transportSuite(
         rejectsWith(['NOT_FOUND']),
       );
       assert.deepEqual(await t.admin.deleteRecords([]), []);
+      // A compact-only topic's records go by key, never by offset (Kafka: POLICY_VIOLATION).
+      const compacted = uniq('compacted');
+      await t.admin.ensureTopics([
+        { topic: compacted, partitions: 1, config: { 'cleanup.policy': 'compact' } },
+      ]);
+      await assert.rejects(
+        t.admin.deleteRecords([{ topic: compacted, partition: 0, offset: 0 }]),
+        rejectsWith(['INVALID_CONFIG']),
+      );
     });
 
     it("keys placed with partitionFor land where Kafka's murmur2 partitioner puts them", {

@@ -163,7 +163,8 @@ export function kafkaError(
       code === RD.ERR_TOPIC_AUTHORIZATION_FAILED
     )
       kind = 'PERMISSION_DENIED';
-    else if (code === RD.ERR_INVALID_SESSION_TIMEOUT) kind = 'INVALID_CONFIG';
+    else if (code === RD.ERR_INVALID_SESSION_TIMEOUT || code === RD.ERR_POLICY_VIOLATION)
+      kind = 'INVALID_CONFIG';
     else if ((code === RD.ERR__STATE && context === 'producer') || code === RD.ERR_INVALID_TXN_STATE)
       kind = 'INVALID_TXN_STATE';
     else if (TIMEOUTS.has(code)) kind = 'TIMEOUT';
