@@ -283,6 +283,12 @@ export class ClusterProbe {
     return new Map(rows.map((r) => [r.partition, Number(r.offset)]));
   }
 
+  /** Log start offset per partition (moved by retention and DeleteRecords). */
+  async startOffsets(topic: string): Promise<Map<number, number>> {
+    const rows = await this.call((a) => a.fetchTopicOffsets(topic));
+    return new Map(rows.map((r) => [r.partition, Number(r.low)]));
+  }
+
   /** A group's committed offsets per topic and partition (absent: none committed). */
   async committed(groupId: string, topics: string[]): Promise<Map<string, Map<number, number>>> {
     const rows = await this.call((a) => a.fetchOffsets({ groupId, topics }));
