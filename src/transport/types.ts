@@ -210,7 +210,11 @@ export interface PartitionReaderOptions {
 }
 
 export interface PartitionReader {
-  /** Replaces the assignment: reads each partition from the given offset. */
+  /**
+   * Replaces the assignment: reads each partition from the given offset. An offset outside the
+   * log (below its start after retention or DeleteRecords) restarts at the log start, on both
+   * transports (librdkafka's auto.offset.reset=earliest).
+   */
   assign(positions: readonly TopicPartitionOffset[]): Promise<void>;
   /** Up to maxRecords records, waiting up to maxWaitMs for the first. */
   poll(maxRecords: number, maxWaitMs: number): Promise<IncomingRecord[]>;

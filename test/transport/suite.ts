@@ -419,6 +419,15 @@ export function transportSuite(
         got.map((r) => [r.offset, String(r.key), String(r.value)]),
         Array.from({ length: n - k }, (_, i) => [k + i, `k${k + i}`, `v${k + i}`]),
       );
+      // Told to read below the log start (records deleted since), a reader restarts at the log
+      // start, as a librdkafka consumer with auto.offset.reset=earliest: the same on both.
+      const below = closeLater(t.partitionReader());
+      await below.assign([{ ...p0, offset: 2 }]);
+      assert.deepEqual(
+        (await readN(below, n - k)).map((r) => r.offset),
+        Array.from({ length: n - k }, (_, i) => k + i),
+      );
+      assert.equal(below.position(p0), n);
       // A group member without a committed offset starts at the log start (autoOffsetReset earliest).
       const member = new Member(t, {
         ...consumerOptions(uniq('delrec-group'), [tp]),

@@ -18,7 +18,7 @@
  * header values are views of the fetched bytes (no copy).
  *
  * OFFSET_OUT_OF_RANGE goes to the owner's `outOfRange` (the group consumer resets by
- * autoOffsetReset; the partition reader fails with OFFSET_OUT_OF_RANGE). UNKNOWN_TOPIC_ID
+ * autoOffsetReset; the partition reader restarts at the log start). UNKNOWN_TOPIC_ID
  * refreshes the cached topic id once.
  *
  * Concurrency: one fetch at a time per Fetcher (callers serialize polls).

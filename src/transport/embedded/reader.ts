@@ -2,8 +2,11 @@
  * PartitionReader: fetching from explicit positions, no group. assign() replaces the whole
  * assignment; poll() returns buffered records first, else fetches (the broker's long polling,
  * in slices of at most 100 ms so a close is never held up long). A position outside the log
- * is OFFSET_OUT_OF_RANGE: a reader restores state from where it was told to, and silently
- * skipping to another offset would hide lost data. No state survives close; nothing is written.
+ * (below its start after retention or DeleteRecords) restarts at the log start, as the kafka
+ * transport's reader does (librdkafka's auto.offset.reset=earliest): the records below are gone
+ * either way, and both transports must behave alike for the same application. The runtime
+ * never positions a reader there (restores start at the log start; purges stay below committed
+ * offsets). No state survives close; nothing is written.
  */
 import { SluiceError } from '../../common/index.js';
 import type {
@@ -29,20 +32,10 @@ export class EmbeddedPartitionReader implements PartitionReader {
     admin: EmbeddedAdmin,
     options: PartitionReaderOptions,
   ) {
-    this.fetcher = new Fetcher(
-      conn,
-      admin,
-      options.isolationLevel ?? 'read_committed',
-      async (tp, offset) => {
-        throw new SluiceError(
-          'OFFSET_OUT_OF_RANGE',
-          `offset ${offset} is outside ${tp.topic}-${tp.partition}`,
-          {
-            details: { topic: tp.topic, partition: tp.partition, offset },
-          },
-        );
-      },
-    );
+    this.fetcher = new Fetcher(conn, admin, options.isolationLevel ?? 'read_committed', async (tp) => {
+      const [start] = await admin.listOffsets([tp], 'earliest');
+      return (start as TopicPartitionOffset).offset;
+    });
   }
 
   private open(): void {
