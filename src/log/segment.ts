@@ -21,8 +21,10 @@ import { join } from 'node:path';
 import { SluiceError } from '../common/index.js';
 import {
   BATCH_HEADER_SIZE,
+  BatchOffsets,
   LOG_OVERHEAD,
   type RecordBatchHeader,
+  readBaseOffset,
   readBatchHeader,
   validateBatch,
 } from '../protocol/index.js';
@@ -167,7 +169,7 @@ export class LogSegment {
 
   /** The first batch whose lastOffset >= offset, or null if none in this segment. */
   findBatch(offset: number): LocatedBatch | null {
-    // From the index entry at or below the offset, batches are scanned in FIND_WINDOW-sized
+    // From the index entry at or below the offset, batches are scanned in findWindow-sized
     // reads (one read covers the index interval's few batches, where a read per header would
     // be a syscall and a parsed header each); only the batch found is parsed into a header.
     const win = findWindow;
@@ -177,10 +179,9 @@ export class LogSegment {
       this.readInto(win, pos, n);
       let at = 0;
       while (at + BATCH_HEADER_SIZE <= n) {
-        const base = win.readInt32BE(at) * 0x1_0000_0000 + win.readUInt32BE(at + 4);
-        if (base + win.readInt32BE(at + 23) >= offset)
+        if (readBaseOffset(win, at) + win.readInt32BE(at + BatchOffsets.lastOffsetDelta) >= offset)
           return { position: pos + at, header: readBatchHeader(win, at) };
-        const size = win.readInt32BE(at + 8) + LOG_OVERHEAD;
+        const size = win.readInt32BE(at + BatchOffsets.batchLength) + LOG_OVERHEAD;
         if (size < BATCH_HEADER_SIZE)
           throw new SluiceError('CORRUPT_RECORD', `${this.logPath}: batch at ${pos + at} has length ${size}`);
         at += size;
@@ -200,10 +201,9 @@ export class LogSegment {
     this.readInto(buf, position, buf.length);
     let end = 0;
     while (end + BATCH_HEADER_SIZE <= buf.length) {
-      const size = buf.readInt32BE(end + 8) + LOG_OVERHEAD;
+      const size = buf.readInt32BE(end + BatchOffsets.batchLength) + LOG_OVERHEAD;
       if (end + size > buf.length) break;
-      const base = buf.readInt32BE(end) * 0x1_0000_0000 + buf.readUInt32BE(end + 4);
-      if (base >= maxOffset) break;
+      if (readBaseOffset(buf, end) >= maxOffset) break;
       end += size;
     }
     return end === buf.length ? buf : buf.subarray(0, end);
