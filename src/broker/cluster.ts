@@ -82,7 +82,8 @@ export function topicNameError(name: string): string | null {
 /** The records of an empty read: one shared zero-length buffer (nothing can be written into it). */
 const NO_RECORDS = Buffer.alloc(0);
 
-function produceFailure(e: PartitionError): ProduceResult {
+/** A produce that appended nothing: the error, offsets -1. */
+export function produceFailure(e: PartitionError): ProduceResult {
   return {
     errorCode: e.errorCode,
     errorMessage: e.errorMessage,

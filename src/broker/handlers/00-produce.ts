@@ -11,7 +11,7 @@
  * later and the scavenges that collect it pause the whole broker.
  */
 import { ErrorCode } from '../../protocol/index.js';
-import type { Cluster, ProduceResult } from '../cluster.js';
+import { type Cluster, type ProduceResult, produceFailure } from '../cluster.js';
 import type { Handler, RequestOf } from '../server.js';
 
 type ProduceRequestBody = RequestOf<0>['body'];
@@ -48,13 +48,10 @@ export function produceHandler(cluster: Cluster): Handler<0> {
         const r =
           acks === 0 || acks === 1 || acks === -1
             ? cluster.produce(t.name, p.index, p.records)
-            : {
+            : produceFailure({
                 errorCode: ErrorCode.INVALID_REQUIRED_ACKS,
                 errorMessage: `acks must be 0, 1 or -1, not ${acks}`,
-                baseOffset: -1,
-                logAppendTime: -1,
-                logStartOffset: -1,
-              };
+              });
         if (r instanceof Promise) waiting++;
         results.push(r);
       }
