@@ -127,13 +127,7 @@ export class EmbeddedAdmin implements Admin {
         partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp })),
       })),
     });
-    const found = new Map<string, number>();
-    for (const t of r.topics) {
-      for (const p of t.partitions) {
-        if (p.errorCode !== 0) throw kafkaFailure(p.errorCode, `ListOffsets ${t.name}-${p.partitionIndex}`);
-        found.set(`${t.name}\u0000${p.partitionIndex}`, p.offset);
-      }
-    }
+    const found = partitionAnswers(r.topics, 'ListOffsets', (p) => p.offset);
     return partitions.map((tp) => ({
       topic: tp.topic,
       partition: tp.partition,
@@ -144,23 +138,12 @@ export class EmbeddedAdmin implements Admin {
   async deleteRecords(offsets: readonly TopicPartitionOffset[]): Promise<TopicPartitionOffset[]> {
     if (offsets.length === 0) return [];
     checkDeleteOffsets(offsets);
-    const byTopic = new Map<string, Array<{ partitionIndex: number; offset: number }>>();
-    for (const o of offsets) {
-      let ps = byTopic.get(o.topic);
-      if (ps === undefined) byTopic.set(o.topic, (ps = []));
-      ps.push({ partitionIndex: o.partition, offset: o.offset });
-    }
+    const byTopic = groupByTopic(offsets, (o) => ({ partitionIndex: o.partition, offset: o.offset }));
     const r = await this.conn.call(21, {
       topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
       timeoutMs: ADMIN_TIMEOUT_MS,
     });
-    const found = new Map<string, number>();
-    for (const t of r.topics) {
-      for (const p of t.partitions) {
-        if (p.errorCode !== 0) throw kafkaFailure(p.errorCode, `DeleteRecords ${t.name}-${p.partitionIndex}`);
-        found.set(`${t.name}\u0000${p.partitionIndex}`, p.lowWatermark);
-      }
-    }
+    const found = partitionAnswers(r.topics, 'DeleteRecords', (p) => p.lowWatermark);
     return offsets.map((o) => ({
       topic: o.topic,
       partition: o.partition,
@@ -238,18 +221,45 @@ export class EmbeddedAdmin implements Admin {
   }
 }
 
-/** Partition numbers by topic, in first-seen topic order. */
-export function groupByTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (const tp of partitions) {
+/** Partition numbers by topic, in first-seen topic order; with `value`, what it makes of each. */
+export function groupByTopic(partitions: readonly TopicPartition[]): Map<string, number[]>;
+export function groupByTopic<T extends TopicPartition, V>(
+  items: readonly T[],
+  value: (tp: T) => V,
+): Map<string, V[]>;
+export function groupByTopic<T extends TopicPartition>(
+  items: readonly T[],
+  value: (tp: T) => unknown = (tp) => tp.partition,
+): Map<string, unknown[]> {
+  const out = new Map<string, unknown[]>();
+  for (const tp of items) {
     let ps = out.get(tp.topic);
     if (ps === undefined) {
       ps = [];
       out.set(tp.topic, ps);
     }
-    ps.push(tp.partition);
+    ps.push(value(tp));
   }
   return out;
+}
+
+/**
+ * A per-partition answer (ListOffsets, DeleteRecords) as `topic\0partition` → `value`; the first
+ * partition error is thrown, naming `what`.
+ */
+function partitionAnswers<P extends { partitionIndex: number; errorCode: number }>(
+  topics: ReadonlyArray<{ name: string; partitions: readonly P[] }>,
+  what: string,
+  value: (p: P) => number,
+): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      if (p.errorCode !== 0) throw kafkaFailure(p.errorCode, `${what} ${t.name}-${p.partitionIndex}`);
+      found.set(`${t.name}\u0000${p.partitionIndex}`, value(p));
+    }
+  }
+  return found;
 }
 
 /** A member's consumer-protocol assignment as topic-partitions (empty bytes: none yet). */
