@@ -7,25 +7,15 @@
  * cleanly.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { StreamRuntime } from '../../../src/stream/index.js';
-import { createKafkaTransport, type Transport } from '../../../src/transport/index.js';
-import { type ManagedBrokerProcess, startBrokerProcess } from '../../helpers/broker-process.js';
-import { rollingApp, until } from './runtime-suite.js';
+import { brokerProcessWithTransport, rollingApp, until } from './runtime-suite.js';
 
 describe('configuration the cluster refuses (kafka transport)', { timeout: 120_000 }, () => {
-  let broker: ManagedBrokerProcess;
-  let t: Transport;
-  before(async () => {
-    broker = await startBrokerProcess({ groupInitialRebalanceDelayMs: 300 });
-    t = createKafkaTransport({ bootstrap: broker.bootstrap, requestTimeoutMs: 20_000 });
-  });
-  after(async () => {
-    await t?.close();
-    await broker?.stop();
-  });
+  const env = brokerProcessWithTransport();
 
   it('a session timeout below the broker minimum is reported as INVALID_CONFIG naming it; no rebuild loop', async () => {
+    const { t } = env;
     await t.admin.ensureTopics([{ topic: 'badsession-in', partitions: 1 }]);
     const rt = new StreamRuntime(rollingApp('badsession'), {
       transport: t,

@@ -20,13 +20,12 @@ import { StreamRuntime } from '../../../src/stream/index.js';
 import {
   type Admin,
   createEmbeddedTransport,
-  createKafkaTransport,
   type TopicPartitionOffset,
   type Transport,
 } from '../../../src/transport/index.js';
-import { type ManagedBrokerProcess, startBrokerProcess } from '../../helpers/broker-process.js';
 import { startTestBroker, type TestBroker } from '../../transport/broker-fixture.js';
 import {
+  brokerProcessWithTransport,
   countsByKey,
   events,
   expectedRunning,
@@ -202,18 +201,10 @@ describe('repartition purge', { timeout: 120_000 }, () => {
 });
 
 describe('repartition purge against a sluice broker process (kafka transport)', { timeout: 120_000 }, () => {
-  let broker: ManagedBrokerProcess;
-  let t: Transport;
-  before(async () => {
-    broker = await startBrokerProcess({ groupInitialRebalanceDelayMs: 300 });
-    t = createKafkaTransport({ bootstrap: broker.bootstrap, requestTimeoutMs: 20_000 });
-  });
-  after(async () => {
-    await t?.close();
-    await broker?.stop();
-  });
+  const env = brokerProcessWithTransport();
 
   it('purges to the committed offsets; the log start survives kill -9 of the broker; a new instance continues exactly', async () => {
+    const { broker, t } = env;
     const repartition = Array.from({ length: 2 }, (_, partition) => ({
       topic: 'proc-running-repartition',
       partition,

@@ -17,12 +17,14 @@ import {
   StreamRuntime,
   tumbling,
 } from '../../../src/stream/index.js';
-import type {
-  IncomingRecord,
-  IsolationLevel,
-  TopicPartition,
-  Transport,
+import {
+  createKafkaTransport,
+  type IncomingRecord,
+  type IsolationLevel,
+  type TopicPartition,
+  type Transport,
 } from '../../../src/transport/index.js';
+import { type ManagedBrokerProcess, startBrokerProcess } from '../../helpers/broker-process.js';
 import { startTestBroker, type TestBroker } from '../../transport/broker-fixture.js';
 
 interface Ev {
@@ -112,6 +114,24 @@ export async function readAll(
   out.push(...(await r.poll(10_000, 300)));
   await r.close();
   return out;
+}
+
+/**
+ * For one describe block: a `sluice broker` process (short initial rebalance delay) and a kafka
+ * transport to it, started before its tests and stopped after them. The fields are set once
+ * `before` has run.
+ */
+export function brokerProcessWithTransport(): { broker: ManagedBrokerProcess; t: Transport } {
+  const env = {} as { broker: ManagedBrokerProcess; t: Transport };
+  before(async () => {
+    env.broker = await startBrokerProcess({ groupInitialRebalanceDelayMs: 300 });
+    env.t = createKafkaTransport({ bootstrap: env.broker.bootstrap, requestTimeoutMs: 20_000 });
+  });
+  after(async () => {
+    await env.t?.close();
+    await env.broker?.stop();
+  });
+  return env;
 }
 
 export async function until(
